@@ -1,0 +1,124 @@
+"""The run command (`make run`): migrate, seed the demo logins, then serve the web app on 127.0.0.1:8000 and
+run one Celery worker on both queues. Ctrl-C stops everything it started; running it again is safe.
+
+Broker: CELERY_BROKER_URL when set; else Redis at REDIS_URL when it answers; else an embedded broker
+(kombu's filesystem transport under var/broker/) that needs no server.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parents[2]
+VAR = Path(os.environ.get("VAR_DIR", ROOT / "var"))
+PYTHON = sys.executable
+HOST, PORT = "127.0.0.1", int(os.environ.get("PORT", "8000"))
+
+
+def redis_answers(url: str) -> bool:
+    parts = urlparse(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), timeout=0.5) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def broker_environment() -> dict[str, str]:
+    """Pick the broker once, here, so the web server and the worker always agree on it."""
+    if os.environ.get("CELERY_BROKER_URL"):
+        return {}
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    if redis_answers(redis_url):
+        print(f"Broker: Redis at {redis_url}")
+        return {"CELERY_BROKER_URL": redis_url, "CELERY_RESULT_BACKEND": redis_url}
+    folder = VAR / "broker"
+    for sub in ("queue", "control", "results"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    options = {
+        "data_folder_in": str(folder / "queue"),
+        "data_folder_out": str(folder / "queue"),
+        "control_folder": str(folder / "control"),
+        "polling_interval": 0.05,
+    }
+    print(f"Broker: Redis does not answer at {redis_url}; using the embedded broker in {folder}")
+    return {
+        "CELERY_BROKER_URL": "filesystem://",
+        "CELERY_RESULT_BACKEND": f"file://{folder / 'results'}",
+        "CELERY_BROKER_TRANSPORT_OPTIONS": json.dumps(options),
+    }
+
+
+def port_free(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex((host, port)) != 0
+
+
+def stop(processes: list[subprocess.Popen], grace_s: float = 10.0) -> None:
+    for proc in processes:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    for proc in processes:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def main() -> int:
+    if not port_free(HOST, PORT):
+        print(f"ERROR: {HOST}:{PORT} is already in use — is the platform already running?", file=sys.stderr)
+        return 2
+    VAR.mkdir(exist_ok=True)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "platform")]), PYTHONUNBUFFERED="1")
+    env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    env.update(broker_environment())
+    manage = [PYTHON, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "--noinput"], env=env, cwd=ROOT, check=True)
+    subprocess.run([*manage, "seed_demo"], env=env, cwd=ROOT, check=True)
+
+    commands = {
+        "web": [*manage, "runserver", f"{HOST}:{PORT}", "--noreload"],
+        "worker": [
+            PYTHON,
+            "-m",
+            "celery",
+            "--app",
+            "workers.app",
+            "worker",
+            "--queues",
+            "gpu,cpu",
+            "--concurrency",
+            "1",
+            "--hostname",
+            "local@%h",
+            "--loglevel",
+            "INFO",
+        ],
+    }
+    # Children share our process group, so the terminal's Ctrl-C reaches them too; we then wait for them.
+    processes = [subprocess.Popen(cmd, env=env, cwd=ROOT) for cmd in commands.values()]
+    print(f"SMGeo Platform on http://{HOST}:{PORT}/  (health: http://{HOST}:{PORT}/healthz). Ctrl-C stops it.")
+    try:
+        while all(proc.poll() is None for proc in processes):
+            time.sleep(0.5)
+        failed = [name for name, proc in zip(commands, processes, strict=True) if proc.poll() is not None]
+        print(f"ERROR: {', '.join(failed)} exited; stopping the rest", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("Stopping…")
+        return 0
+    finally:
+        stop(processes)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,12 @@
+"""Settings for the test suite: PostgreSQL and Redis from the environment (the test command sets both)."""
+
+import tempfile
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=tempfile.mkdtemp(prefix="smgeo-test-media-"))
+DATABASES = {"default": env.db_url("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/smgeo")}
+DATABASES["default"]["CONN_MAX_AGE"] = 0

@@ -1,0 +1,82 @@
+"""Fixtures shared by every test: a real Celery worker subprocess on the test database and broker."""
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class WorkerProcess:
+    """A real `celery worker` subprocess consuming our queues, on the same database and broker as the tests."""
+
+    def __init__(self, queues: str = "gpu,cpu", extra_env: dict[str, str] | None = None) -> None:
+        from django.db import connection
+
+        db = connection.settings_dict
+        database_url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        self.hostname = f"test-{uuid.uuid4().hex[:8]}@localhost"
+        self.log_path = Path(os.environ.get("PYTEST_WORKER_LOG_DIR", "/tmp")) / f"{self.hostname}.log"
+        env = dict(os.environ, DATABASE_URL=database_url, PYTHONPATH=f"{ROOT}{os.pathsep}{ROOT / 'platform'}")
+        env.update(extra_env or {})
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "--app",
+            "workers.app",
+            "worker",
+            "--queues",
+            queues,
+            "--pool",
+            "prefork",
+            "--concurrency",
+            "1",
+            "--hostname",
+            self.hostname,
+            "--loglevel",
+            "INFO",
+        ]
+        self._log = self.log_path.open("w")
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+    def wait_ready(self, timeout_s: float = 90.0) -> None:
+        from config.celery_app import app
+
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the worker exited with {self.process.returncode}:\n{self.log()}")
+            if app.control.ping(destination=[self.hostname], timeout=0.5):
+                return
+        raise RuntimeError(f"the worker did not answer within {timeout_s}s:\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+
+@pytest.fixture(scope="module")
+def celery_worker(django_db_setup: None, django_db_blocker) -> Iterator[WorkerProcess]:
+    """A worker for the tests of one module; stopped when the module's tests are done."""
+    worker = WorkerProcess()
+    try:
+        worker.wait_ready()
+        yield worker
+    finally:
+        worker.stop()

@@ -1,0 +1,31 @@
+import pytest
+
+from config.celery_app import app
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_healthz_is_503_naming_the_workers_when_none_answers(client) -> None:
+    response = client.get("/healthz")
+    body = response.json()
+    assert response.status_code == 503
+    assert body["down"] == ["workers"]
+    assert body["database"]["ok"] and body["broker"]["ok"]
+
+
+def test_healthz_is_503_naming_the_broker_when_it_is_down(client, monkeypatch) -> None:
+    monkeypatch.setattr(app.conf, "broker_write_url", "redis://127.0.0.1:1/0")
+    response = client.get("/healthz")
+    body = response.json()
+    assert response.status_code == 503
+    assert body["down"] == ["broker", "workers"]
+    assert "Error" in body["broker"]["detail"]
+    assert body["database"] == {"ok": True, "detail": "postgresql"}
+
+
+def test_healthz_is_200_with_database_broker_and_a_worker(client, celery_worker) -> None:
+    response = client.get("/healthz")
+    body = response.json()
+    assert response.status_code == 200, body
+    assert body["status"] == "ok"
+    assert celery_worker.hostname in body["workers"]["answered"]
