@@ -1,15 +1,28 @@
-"""The `smgeo` command line."""
+"""The `smgeo` command line: one sub-command per module in `smgeo.commands`."""
+
+from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
 from smgeo import __version__
 
+# name -> one-line help. Each `smgeo.commands.<name>` module has `add_arguments(parser)` and `run(args) -> int`.
+COMMANDS = {
+    "synth": "write a deterministic synthetic cross-view dataset in the CVOGL layout",
+}
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="smgeo", description=__doc__)
+    parser = argparse.ArgumentParser(prog="smgeo", description="SMGeo: click-promptable cross-view localization.")
     parser.add_argument("--version", action="version", version=f"smgeo {__version__}")
-    parser.add_subparsers(dest="command")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, help_text in COMMANDS.items():
+        module = importlib.import_module(f"smgeo.commands.{name}")
+        sub = subparsers.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(sub)
+        sub.set_defaults(run=module.run)
     return parser
 
 
@@ -19,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    return 0
+    return int(args.run(args) or 0)
 
 
 if __name__ == "__main__":
