@@ -1,0 +1,84 @@
+"""Attention blocks of the cross-view encoder: full, cross and windowed (with global context keys)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class Attention(nn.Module):
+    """Multi-head attention of `queries` over `context` (self-attention when context is None)."""
+
+    def __init__(self, dim: int, num_heads: int, dropout: float = 0.0) -> None:
+        super().__init__()
+        if dim % num_heads:
+            raise ValueError(f"dim {dim} is not divisible by {num_heads} heads")
+        self.num_heads, self.dropout = num_heads, dropout
+        self.q = nn.Linear(dim, dim)
+        self.kv = nn.Linear(dim, 2 * dim)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(
+        self, queries: torch.Tensor, context: torch.Tensor | None = None, key_mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """queries: (B, Nq, C), context: (B, Nk, C), key_mask: (B, Nk) bool, False = ignore -> (B, Nq, C)."""
+        context = queries if context is None else context
+        batch, n_q, dim = queries.shape
+        q = self.q(queries).view(batch, n_q, self.num_heads, -1).transpose(1, 2)
+        k, v = self.kv(context).view(batch, context.shape[1], 2, self.num_heads, -1).permute(2, 0, 3, 1, 4)
+        mask = None if key_mask is None else key_mask[:, None, None, :]
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0)
+        return self.proj(out.transpose(1, 2).reshape(batch, n_q, dim))
+
+
+def window_partition(grid: torch.Tensor, window: int) -> tuple[torch.Tensor, tuple[int, int]]:
+    """grid: (B, H, W, C) -> windows (B * nW, window * window, C), padding H and W up to multiples of window.
+
+    Returns the windows and the padded (H, W)."""
+    batch, height, width, dim = grid.shape
+    pad_h, pad_w = (-height) % window, (-width) % window
+    grid = F.pad(grid, (0, 0, 0, pad_w, 0, pad_h))
+    h_pad, w_pad = height + pad_h, width + pad_w
+    windows = grid.view(batch, h_pad // window, window, w_pad // window, window, dim)
+    return windows.permute(0, 1, 3, 2, 4, 5).reshape(-1, window * window, dim), (h_pad, w_pad)
+
+
+def window_merge(
+    windows: torch.Tensor, window: int, batch: int, padded_hw: tuple[int, int], hw: tuple[int, int]
+) -> torch.Tensor:
+    """Inverse of window_partition: (B * nW, window * window, C) -> (B, H, W, C) with the padding removed."""
+    h_pad, w_pad = padded_hw
+    grid = windows.view(batch, h_pad // window, w_pad // window, window, window, -1)
+    grid = grid.permute(0, 1, 3, 2, 4, 5).reshape(batch, h_pad, w_pad, -1)
+    return grid[:, : hw[0], : hw[1]]
+
+
+class WindowAttention(nn.Module):
+    """Self-attention inside non-overlapping windows of a grid; every window also attends to shared global
+    tokens (the coarse grid), which carry context across windows at a fraction of full attention's cost.
+
+    Padded cells exist only as keys of the windows they pad; their outputs are dropped.
+    """
+
+    def __init__(self, dim: int, num_heads: int, window: int, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.window = window
+        self.attention = Attention(dim, num_heads, dropout)
+
+    def forward(self, tokens: torch.Tensor, hw: tuple[int, int], global_tokens: torch.Tensor | None) -> torch.Tensor:
+        """tokens: (B, H * W, C) row-major; global_tokens: (B, G, C) or None -> (B, H * W, C)."""
+        batch, _, dim = tokens.shape
+        windows, padded_hw = window_partition(tokens.view(batch, *hw, dim), self.window)
+        key_mask = None
+        if padded_hw != hw:
+            valid = tokens.new_ones(batch, *hw, 1)
+            key_mask = window_partition(valid, self.window)[0][..., 0] > 0
+        context = windows
+        if global_tokens is not None:
+            shared = global_tokens.repeat_interleave(windows.shape[0] // batch, dim=0)
+            context = torch.cat([windows, shared], dim=1)
+            if key_mask is not None:
+                key_mask = torch.cat([key_mask, key_mask.new_ones(shared.shape[:2])], dim=1)
+        out = self.attention(windows, context, key_mask)
+        return window_merge(out, self.window, batch, padded_hw, hw).reshape(batch, -1, dim)

@@ -1,0 +1,46 @@
+"""`smgeo eval`: metrics of a checkpoint on one split of a CVOGL-layout dataset, with the CVOGL protocol."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-root", required=True, help="folder holding the dataset folder")
+    parser.add_argument("--data-name", required=True, help="dataset folder name, e.g. CVOGL_DroneAerial")
+    parser.add_argument("--split", default="test", choices=["train", "val", "test"])
+    parser.add_argument("--checkpoint", required=True)
+    parser.add_argument("--out", help="write {'metrics', 'samples'} JSON here")
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--device", help="cpu, cuda or cuda:N (default: CUDA when present)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from torch.utils.data import DataLoader
+
+    from smgeo.data.cvogl import CVOGLDataset
+    from smgeo.data.transforms import build_transforms
+    from smgeo.distributed import DistributedContext
+    from smgeo.evaluation import evaluate
+    from smgeo.predictor import Predictor
+
+    predictor = Predictor(args.checkpoint, device=args.device)
+    config = predictor.config
+    transform = build_transforms(config.model.query_size, config.model.reference_size, train=False)
+    dataset = CVOGLDataset(
+        args.data_root, args.data_name, args.split, transform=transform, frame_size=config.data.frame_size
+    )
+    loader = DataLoader(dataset, batch_size=args.batch_size, num_workers=config.data.num_workers)
+    context = DistributedContext(0, 1, 0, predictor.device)
+    metrics, rows = evaluate(predictor.model, loader, context, frame_size=config.data.frame_size, progress=True)
+    samples = [
+        {"id": dataset.records[row["index"]].sample_id, "box": row["box"], "score": row["score"], "iou": row["iou"]}
+        for row in rows
+    ]
+    print(json.dumps(metrics, indent=2))
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps({"metrics": metrics, "samples": samples}, indent=1))
+    return 0

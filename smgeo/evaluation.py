@@ -1,0 +1,58 @@
+"""Evaluation with the CVOGL protocol over a data loader (one process or all DDP ranks)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from smgeo.decode import decode_top_k
+from smgeo.distributed import DistributedContext, gather_objects
+from smgeo.metrics import sample_scores, summarize
+from smgeo.model import SMGeo
+
+
+@torch.no_grad()
+def predict_loader(
+    model: SMGeo, loader: DataLoader, device: torch.device, autocast: bool = False, progress: bool = False
+) -> list[dict[str, Any]]:
+    """Top-1 box of every sample, in the satellite frame: [{"index", "box", "score", "frame_box"}]."""
+    model.eval()
+    rows = []
+    for batch in tqdm(loader, desc="eval", unit="batch", disable=not progress, dynamic_ncols=True):
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=autocast):
+            outputs = model(batch["query"].to(device), batch["reference"].to(device), batch["click"].to(device))
+        boxes, scores = decode_top_k(outputs["heatmap"], outputs["size"], outputs["offset"], outputs["stride"], 1)
+        to_frame = batch["to_frame"].to(device).float()[:, None]
+        frame_boxes = (boxes[:, 0] * to_frame).cpu()
+        for i, index in enumerate(batch["index"].tolist()):
+            rows.append(
+                {
+                    "index": index,
+                    "box": frame_boxes[i].tolist(),
+                    "score": scores[i, 0].item(),
+                    "frame_box": batch["frame_box"][i].tolist(),
+                }
+            )
+    return rows
+
+
+def evaluate(
+    model: SMGeo,
+    loader: DataLoader,
+    context: DistributedContext,
+    frame_size: int = 1024,
+    autocast: bool = False,
+    progress: bool = False,
+) -> tuple[dict[str, float], list[dict[str, Any]]]:
+    """Metrics over the whole split (every rank's share gathered, padding duplicates dropped) and the rows."""
+    rows = gather_objects(predict_loader(model, loader, context.device, autocast, progress), context)
+    unique = sorted({row["index"]: row for row in rows}.values(), key=lambda row: row["index"])
+    pred = torch.tensor([row["box"] for row in unique])
+    truth = torch.tensor([row["frame_box"] for row in unique])
+    scores = sample_scores(pred, truth, frame_size)
+    for row, iou in zip(unique, scores["iou"].tolist(), strict=True):
+        row["iou"] = iou
+    return summarize(scores["iou"], scores["center_px"]), unique

@@ -1,0 +1,98 @@
+"""SMGeo: shared Swin backbone -> click prompt -> GMoE cross-view encoder -> query-guided fusion -> head."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from smgeo.backbone import SwinBackbone, build_backbone
+from smgeo.config import ModelConfig
+from smgeo.cross_view_encoder import CrossViewEncoder, GMoELayer, build_ffn
+from smgeo.decode import decode_top_k
+from smgeo.fusion import QueryGuidedFusion
+from smgeo.head import LocalizationHead
+from smgeo.positional import FourierPositionEncoding
+from smgeo.prompt_encoder import ClickPromptEncoder
+
+
+class SMGeo(nn.Module):
+    """Click-promptable cross-view localization.
+
+    forward(query (B, 3, Hq, Wq), reference (B, 3, S, S), click (B, 2) query pixels x then y) returns a dict:
+    heatmap (B, 1, H, W) logits, size (B, 2, H, W) log-cells, offset (B, 2, H, W), similarity (B, Hf, Wf) or None,
+    aux (one dict per encoder layer: balance, z, entropy, load, choice maps) and stride (pixels per output cell).
+    """
+
+    def __init__(
+        self,
+        backbone: SwinBackbone,
+        prompt: ClickPromptEncoder | None,
+        encoder: CrossViewEncoder,
+        fusion: QueryGuidedFusion | None,
+        head: LocalizationHead,
+        top_k: int = 5,
+    ) -> None:
+        super().__init__()
+        self.backbone, self.prompt, self.encoder, self.fusion, self.head = backbone, prompt, encoder, fusion, head
+        self.top_k = top_k
+
+    @property
+    def query_agnostic(self) -> bool:
+        return self.prompt is None
+
+    def forward(self, query: torch.Tensor, reference: torch.Tensor, click: torch.Tensor) -> dict:
+        ref_features = self.backbone(reference)  # strides 8, 16, 32
+        similarity = None
+        if self.query_agnostic:
+            ref_tokens, hw, _, aux = self.encoder(ref_features[1:], None, None, None)
+        else:
+            query_features = self.backbone(query)
+            click_token, prior = self.prompt(click, tuple(query.shape[-2:]), tuple(query_features[1].shape[-2:]))
+            dense = self.prompt.dense_embedding(prior).to(query_features[1].dtype)
+            ref_tokens, hw, query_tokens, aux = self.encoder(ref_features[1:], query_features[1:], click_token, dense)
+            ref_tokens, similarity, _ = self.fusion(ref_tokens, query_tokens, click_token.to(ref_tokens.dtype), prior)
+            similarity = similarity.view(-1, *hw)
+        outputs = self.head(ref_tokens, hw, ref_features[0])
+        outputs.update(similarity=similarity, aux=aux, stride=self.head.stride)
+        return outputs
+
+    @torch.no_grad()
+    def localize(
+        self, query: torch.Tensor, reference: torch.Tensor, click: torch.Tensor, top_k: int | None = None
+    ) -> dict:
+        """Inference: boxes (B, K, 4) in reference input pixels, scores (B, K), best first, plus the raw outputs."""
+        outputs = self(query, reference, click)
+        boxes, scores = decode_top_k(
+            outputs["heatmap"], outputs["size"], outputs["offset"], outputs["stride"], top_k or self.top_k
+        )
+        return {"boxes": boxes, "scores": scores, **outputs}
+
+
+def build_model(config: ModelConfig) -> SMGeo:
+    backbone = build_backbone(config.backbone, config.reference_size)
+    enc = config.encoder
+    position = FourierPositionEncoding(enc.dim, config.prompt.fourier_scale)
+    layers = [
+        GMoELayer(
+            enc.dim,
+            enc.num_heads,
+            enc.window_size,
+            build_ffn(enc.dim, config.moe),
+            enc.dropout,
+            query_agnostic=config.query_agnostic,
+        )
+        for _ in range(enc.num_layers)
+    ]
+    encoder = CrossViewEncoder((backbone.channels[1], backbone.channels[2]), enc.dim, layers, position)
+    prompt = None if config.query_agnostic else ClickPromptEncoder(enc.dim, position, config.prompt.prior_sigma)
+    fusion = None if config.query_agnostic else QueryGuidedFusion(enc.dim)
+    head = LocalizationHead(
+        enc.dim,
+        config.head.hidden,
+        config.head.stride,
+        config.head.num_layers,
+        enc.num_heads,
+        enc.window_size,
+        backbone.channels[0],
+    )
+    return SMGeo(backbone, prompt, encoder, fusion, head, top_k=config.head.top_k)

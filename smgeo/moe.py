@@ -1,0 +1,194 @@
+"""Grid-level sparse mixture of experts with view-specific routers.
+
+Every grid token (of either view, at either scale) is routed by the router of its source view, which sees
+the token's content plus an embedding of its feature level (scale). The top-k experts run on the token
+(sparse dispatch) and their outputs are mixed with the renormalised gate weights. Router math runs in fp32.
+Auxiliary terms are returned as data: the training loss weights them.
+
+Axis names: t = tokens, e = experts, k = chosen experts per token, c = channels.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass
+class RoutingResult:
+    """What a router decided for a flat list of T tokens."""
+
+    logits_te: torch.Tensor  # (T, E) fp32 router logits
+    probs_te: torch.Tensor  # (T, E) fp32 softmax of the logits
+    experts_tk: torch.Tensor  # (T, k) chosen experts, best first
+    weights_tk: torch.Tensor  # (T, k) fp32 gate weights of the chosen experts, summing to 1 per token
+
+
+class FeedForward(nn.Sequential):
+    def __init__(self, dim: int, hidden: int) -> None:
+        super().__init__(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim))
+
+
+class Router(nn.Module):
+    """One linear gate per source view (or one shared by all views), fed with content + scale embedding."""
+
+    def __init__(
+        self,
+        dim: int,
+        num_experts: int,
+        top_k: int,
+        num_sources: int,
+        num_scales: int,
+        shared: bool,
+        noise: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.top_k, self.shared, self.noise = top_k, shared, noise
+        self.scale_embed = nn.Embedding(num_scales, dim)
+        self.gates = nn.ModuleList(nn.Linear(dim, num_experts, bias=False) for _ in range(1 if shared else num_sources))
+        nn.init.normal_(self.scale_embed.weight, std=0.02)
+        for gate in self.gates:
+            nn.init.normal_(gate.weight, std=0.02)
+
+    def forward(self, tokens_tc: torch.Tensor, source_t: torch.Tensor, scale_t: torch.Tensor) -> RoutingResult:
+        with torch.autocast(device_type=tokens_tc.device.type, enabled=False):
+            inputs_tc = tokens_tc.float() + self.scale_embed(scale_t).float()
+            if self.training and self.noise > 0:
+                inputs_tc = inputs_tc * torch.empty_like(inputs_tc).uniform_(1 - self.noise, 1 + self.noise)
+            logits_te = self._logits(inputs_tc, source_t)
+            probs_te = logits_te.softmax(dim=-1)
+            top_weights_tk, experts_tk = probs_te.topk(self.top_k, dim=-1)
+            weights_tk = top_weights_tk / top_weights_tk.sum(dim=-1, keepdim=True)
+        return RoutingResult(logits_te, probs_te, experts_tk, weights_tk)
+
+    def _logits(self, inputs_tc: torch.Tensor, source_t: torch.Tensor) -> torch.Tensor:
+        if self.shared:
+            return F.linear(inputs_tc, self.gates[0].weight.float())
+        logits_te = inputs_tc.new_empty(inputs_tc.shape[0], self.gates[0].out_features)
+        for source, gate in enumerate(self.gates):
+            rows = (source_t == source).nonzero(as_tuple=True)[0]
+            logits_te[rows] = F.linear(inputs_tc[rows], gate.weight.float())
+        return logits_te
+
+
+def routing_aux(routing: RoutingResult, source_t: torch.Tensor, num_sources: int) -> dict[str, torch.Tensor]:
+    """Auxiliary terms of one routing, all with gradients where they are losses.
+
+    balance: Switch/GShard load balance E * sum_e f_e * P_e, averaged over source views;
+    z: router z-loss mean(logsumexp(logits)^2); entropy: mean per-token gate entropy (with gradient);
+    load: (E,) share of routed assignments per expert (no gradient).
+    """
+    num_experts = routing.probs_te.shape[1]
+    chosen_te = F.one_hot(routing.experts_tk, num_experts).sum(dim=1).float()  # (T, E) 1 where chosen
+    balances = []
+    for source in range(num_sources):
+        rows = source_t == source
+        if rows.any():
+            share_e = chosen_te[rows].mean(0) / routing.experts_tk.shape[1]
+            balances.append(num_experts * (share_e * routing.probs_te[rows].mean(0)).sum())
+    entropy_t = -(routing.probs_te * routing.probs_te.clamp_min(1e-9).log()).sum(-1)
+    return {
+        "balance": torch.stack(balances).mean(),
+        "z": torch.logsumexp(routing.logits_te, dim=-1).pow(2).mean(),
+        "entropy": entropy_t.mean(),
+        "load": (chosen_te.sum(0) / chosen_te.sum()).detach(),
+    }
+
+
+class SparseMoE(nn.Module):
+    """Top-k mixture of expert FFNs over a flat list of tokens from both views.
+
+    `dispatch="sparse"` runs each expert only on the tokens routed to it; `dispatch="dense"` runs every expert
+    on every token and zeroes the unchosen ones (the released code's way; kept to measure and to test against).
+    An expert that receives no tokens still runs on an empty batch, so every parameter takes part in the
+    backward pass (DistributedDataParallel requires it).
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        hidden: int,
+        num_experts: int,
+        top_k: int,
+        num_sources: int = 2,
+        num_scales: int = 2,
+        shared_router: bool = False,
+        capacity_factor: float | None = None,
+        router_noise: float = 0.0,
+    ) -> None:
+        super().__init__()
+        if not 1 <= top_k <= num_experts:
+            raise ValueError(f"top_k must be in [1, {num_experts}], got {top_k}")
+        self.num_sources, self.capacity_factor = num_sources, capacity_factor
+        self.router = Router(dim, num_experts, top_k, num_sources, num_scales, shared_router, router_noise)
+        self.experts = nn.ModuleList(FeedForward(dim, hidden) for _ in range(num_experts))
+        self.dispatch = "sparse"
+
+    def forward(
+        self, tokens_tc: torch.Tensor, source_t: torch.Tensor, scale_t: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """tokens_tc: (T, C); source_t, scale_t: (T,) ints. Returns (T, C) and the aux terms (+ "choice": (T,))."""
+        routing = self.router(tokens_tc, source_t, scale_t)
+        out_tc = self._dense(tokens_tc, routing) if self.dispatch == "dense" else self._sparse(tokens_tc, routing)
+        aux = routing_aux(routing, source_t, self.num_sources)
+        aux["choice"] = routing.experts_tk[:, 0].detach()
+        return out_tc, aux
+
+    def _assignments(self, routing: RoutingResult) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Flat (token, expert, weight) assignments sorted by expert, after the optional capacity limit."""
+        num_tokens, top_k = routing.experts_tk.shape
+        token_a = torch.arange(num_tokens, device=routing.experts_tk.device).repeat_interleave(top_k)
+        expert_a = routing.experts_tk.reshape(-1)
+        weight_a = routing.weights_tk.reshape(-1)
+        if self.capacity_factor is not None:
+            capacity = math.ceil(self.capacity_factor * num_tokens * top_k / len(self.experts))
+            # Keep each expert's `capacity` highest-weight assignments; dropped tokens pass via the residual.
+            order = torch.argsort(weight_a, descending=True, stable=True)
+            rank = torch.zeros_like(expert_a)
+            rank[order] = _rank_within_group(expert_a[order])
+            keep = rank < capacity
+            token_a, expert_a, weight_a = token_a[keep], expert_a[keep], weight_a[keep]
+        order = torch.argsort(expert_a, stable=True)
+        return token_a[order], expert_a[order], weight_a[order]
+
+    def _sparse(self, tokens_tc: torch.Tensor, routing: RoutingResult) -> torch.Tensor:
+        token_a, expert_a, weight_a = self._assignments(routing)
+        counts = torch.bincount(expert_a, minlength=len(self.experts)).tolist()
+        out_tc = torch.zeros_like(tokens_tc)
+        start = 0
+        for expert, count in zip(self.experts, counts, strict=True):
+            rows = token_a[start : start + count]
+            expert_out = expert(tokens_tc[rows]) * weight_a[start : start + count, None].to(tokens_tc.dtype)
+            out_tc.index_add_(0, rows, expert_out.to(out_tc.dtype))
+            start += count
+        return out_tc
+
+    def _dense(self, tokens_tc: torch.Tensor, routing: RoutingResult) -> torch.Tensor:
+        combine_te = torch.zeros_like(routing.probs_te).scatter(1, routing.experts_tk, routing.weights_tk)
+        outs_tec = torch.stack([expert(tokens_tc) for expert in self.experts], dim=1)
+        return (outs_tec * combine_te[..., None].to(outs_tec.dtype)).sum(dim=1)
+
+
+def _rank_within_group(groups: torch.Tensor) -> torch.Tensor:
+    """For a sequence of group ids, the 0-based position of each element among earlier ones of its group."""
+    one_hot = F.one_hot(groups, int(groups.max()) + 1 if groups.numel() else 1)
+    return ((one_hot.cumsum(0) - 1) * one_hot).sum(1)
+
+
+class DenseFFN(nn.Module):
+    """The ablation without experts: one FFN as wide as the k active experts together (same active compute)."""
+
+    def __init__(self, dim: int, hidden: int) -> None:
+        super().__init__()
+        self.ffn = FeedForward(dim, hidden)
+
+    def forward(
+        self, tokens_tc: torch.Tensor, source_t: torch.Tensor, scale_t: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        zero = tokens_tc.new_zeros((), dtype=torch.float32)
+        aux = {"balance": zero, "z": zero, "entropy": zero, "load": zero.new_ones(1), "choice": source_t * 0}
+        return self.ffn(tokens_tc), aux

@@ -1,0 +1,317 @@
+"""The training loop: AdamW, warm-up + cosine, gradient clipping, bf16 autocast on CUDA, DDP via torchrun,
+checkpoints with exact resume, model selection on val acc@0.5, JSON-lines metrics and a progress hook.
+
+Run with `smgeo train` (one process) or `torchrun --nproc_per_node N -m smgeo train` (DDP).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from smgeo.checkpoint import export_for_inference, load_checkpoint, save_checkpoint
+from smgeo.config import SMGeoConfig
+from smgeo.data.cvogl import CVOGLDataset
+from smgeo.data.transforms import build_transforms
+from smgeo.distributed import DistributedContext, ShardedSampler, any_rank, setup_distributed, teardown_distributed
+from smgeo.evaluation import evaluate
+from smgeo.losses import build_criterion
+from smgeo.model import build_model
+from smgeo.schedule import build_scheduler
+
+
+class TrainingHooks(Protocol):
+    """What the platform plugs into a run: progress reports and a cancel flag (checked every step)."""
+
+    def on_progress(self, progress: dict[str, Any]) -> None: ...
+
+    def should_stop(self) -> bool: ...
+
+
+class NoHooks:
+    def on_progress(self, progress: dict[str, Any]) -> None:
+        pass
+
+    def should_stop(self) -> bool:
+        return False
+
+
+@dataclass
+class TrainState:
+    epoch: int = 0
+    step: int = 0  # optimizer steps taken
+    batch_in_epoch: int = 0  # batches of the current epoch already taken (for exact resume)
+    best_metric: float = -1.0
+    best_epoch: int = -1
+    history: list[dict[str, Any]] = field(default_factory=list)  # one entry per evaluation
+
+
+@dataclass
+class TrainResult:
+    status: str  # "finished" or "cancelled"
+    state: TrainState
+    best_checkpoint: Path | None
+    model_checkpoint: Path | None  # inference-only export of the best weights
+    val_metrics: dict[str, float] | None
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def parameter_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
+    """No weight decay on biases, norms, embeddings and position tables."""
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        skip = param.ndim <= 1 or "embed" in name or "relative_position_bias_table" in name
+        (no_decay if skip else decay).append(param)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def build_loaders(config: SMGeoConfig, context: DistributedContext) -> tuple[DataLoader, DataLoader, ShardedSampler]:
+    data, model_cfg, train_cfg = config.data, config.model, config.train
+    common = {"data_root": data.data_root, "data_name": data.data_name, "frame_size": data.frame_size}
+    train_set = CVOGLDataset(
+        split="train",
+        seed=train_cfg.seed,
+        **common,
+        transform=build_transforms(model_cfg.query_size, model_cfg.reference_size, train=data.augment),
+    )
+    val_set = CVOGLDataset(
+        split="val", **common, transform=build_transforms(model_cfg.query_size, model_cfg.reference_size, train=False)
+    )
+    sampler = ShardedSampler(len(train_set), context.rank, context.world_size, shuffle=True, seed=train_cfg.seed)
+    val_sampler = ShardedSampler(len(val_set), context.rank, context.world_size, shuffle=False)
+    loader_args = {
+        "batch_size": train_cfg.batch_size,
+        "num_workers": data.num_workers,
+        "persistent_workers": False,
+        "pin_memory": context.device.type == "cuda",
+    }
+    train_loader = DataLoader(train_set, sampler=sampler, drop_last=True, **loader_args)
+    val_loader = DataLoader(val_set, sampler=val_sampler, **loader_args)
+    return train_loader, val_loader, sampler
+
+
+class Trainer:
+    """One training run. `run()` trains to the end, to max_steps, or until the hooks ask it to stop."""
+
+    def __init__(
+        self,
+        config: SMGeoConfig,
+        hooks: TrainingHooks | None = None,
+        resume: str | Path | None = None,
+        init_from: str | Path | None = None,
+        device: str | None = None,
+    ) -> None:
+        self.config, self.hooks = config, hooks or NoHooks()
+        self.context = setup_distributed(device)
+        self.out_dir = Path(config.train.out_dir)
+        seed_everything(config.train.seed + self.context.rank)
+        self.train_loader, self.val_loader, self.sampler = build_loaders(config, self.context)
+        self.model = build_model(config.model).to(self.context.device)
+        if init_from:
+            self.model.load_state_dict(load_checkpoint(init_from)["model"])
+        self.criterion = build_criterion(config.loss)
+        self.steps_per_epoch = len(self.train_loader)
+        if self.steps_per_epoch == 0:
+            raise ValueError("the training split is smaller than one batch; lower train.batch_size")
+        self.total_steps = config.train.epochs * self.steps_per_epoch
+        if config.train.max_steps is not None:
+            self.total_steps = min(self.total_steps, config.train.max_steps)
+        # The base learning rate is given for a global batch of 8 and scaled linearly with the real one.
+        global_batch = config.train.batch_size * self.context.world_size
+        lr = config.train.lr * global_batch / 8
+        self.optimizer = torch.optim.AdamW(parameter_groups(self.model, config.train.weight_decay), lr=lr)
+        warmup = int(config.train.warmup_epochs * self.steps_per_epoch)
+        self.scheduler = build_scheduler(self.optimizer, warmup, self.total_steps, config.train.min_lr / lr)
+        self.state = TrainState()
+        if resume:
+            self._restore(resume)
+        # DDP wraps after restoring, so the wrapped module starts from identical weights on every rank.
+        self.ddp = DistributedDataParallel(self.model) if self.context.enabled else None
+        # bf16 autocast needs no loss scaling; it is only used on CUDA (CPU bf16 matmuls are slow).
+        self.autocast = config.train.amp and self.context.device.type == "cuda"
+
+    @property
+    def forward_model(self) -> torch.nn.Module:
+        return self.ddp or self.model
+
+    def run(self) -> TrainResult:
+        status = "finished"
+        progress = self._progress_bar()
+        try:
+            while self.state.epoch < self.config.train.epochs and not self._reached_max_steps():
+                if self._train_epoch(progress) == "cancelled":
+                    status = "cancelled"
+                    break
+                self.state.epoch += 1
+                self.state.batch_in_epoch = 0
+                if self.state.epoch % self.config.train.eval_every_epochs == 0 or self._reached_max_steps():
+                    self._evaluate_and_select()
+                self._save("last.pt")
+            if status == "finished" and not self.state.history:
+                self._evaluate_and_select()
+        finally:
+            if progress is not None:
+                progress.close()
+        return self._result(status)
+
+    def _reached_max_steps(self) -> bool:
+        return self.state.step >= self.total_steps
+
+    def _train_epoch(self, progress: tqdm | None) -> str:
+        self.model.train()
+        self.sampler.set_epoch(self.state.epoch, skip=self.state.batch_in_epoch * self.config.train.batch_size)
+        self.train_loader.dataset.set_epoch(self.state.epoch)
+        started = time.monotonic()
+        for batch in self.train_loader:
+            if any_rank(self.hooks.should_stop() if self.context.is_main else False, self.context):
+                self._save("last.pt")
+                return "cancelled"
+            losses = self._step(batch)
+            self.state.step += 1
+            self.state.batch_in_epoch += 1
+            self._report(losses, progress, started)
+            if self._reached_max_steps():
+                break
+        return "done"
+
+    def _step(self, batch: dict[str, Any]) -> dict[str, float]:
+        device = self.context.device
+        query, reference = batch["query"].to(device), batch["reference"].to(device)
+        click, boxes = batch["click"].to(device), batch["box"].to(device)
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=self.autocast):
+            outputs = self.forward_model(query, reference, click)
+        losses = self.criterion(outputs, boxes, step=self.state.step)
+        self.optimizer.zero_grad(set_to_none=True)
+        losses["total"].backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.train.grad_clip)
+        self.optimizer.step()
+        self.scheduler.step()
+        logged = {name: value.item() for name, value in losses.items()}
+        logged["grad_norm"] = grad_norm.item()
+        logged["expert_load_max"] = max((layer["load"].max().item() for layer in outputs["aux"]), default=0.0)
+        return logged
+
+    def _report(self, losses: dict[str, float], progress: tqdm | None, started: float) -> None:
+        if not self.context.is_main:
+            return
+        done_in_epoch = self.state.batch_in_epoch
+        seconds_per_step = (time.monotonic() - started) / max(1, done_in_epoch)
+        report = {
+            "kind": "train",
+            "epoch": self.state.epoch,
+            "step": self.state.step,
+            "total_steps": self.total_steps,
+            "lr": self.scheduler.get_last_lr()[0],
+            "loss": losses["total"],
+            "eta_s": seconds_per_step * (self.total_steps - self.state.step),
+            **{f"loss_{k}": v for k, v in losses.items()},
+        }
+        if self.state.step % self.config.train.log_every_steps == 0 or self.state.step == self.total_steps:
+            self._log(report)
+        self.hooks.on_progress(report)
+        if progress is not None:
+            progress.update(1)
+            progress.set_postfix(epoch=self.state.epoch, loss=f"{losses['total']:.3f}")
+
+    def _evaluate_and_select(self) -> None:
+        metrics, _ = evaluate(
+            self.model, self.val_loader, self.context, frame_size=self.config.data.frame_size, autocast=self.autocast
+        )
+        entry = {"kind": "val", "epoch": self.state.epoch, "step": self.state.step, **metrics}
+        self.state.history.append(entry)
+        if self.context.is_main:
+            self._log(entry)
+            self.hooks.on_progress(entry)
+        if metrics["acc@0.5"] > self.state.best_metric:
+            self.state.best_metric, self.state.best_epoch = metrics["acc@0.5"], self.state.epoch
+            self._save("best.pt", metrics=metrics)
+
+    def _checkpoint_extra(self) -> dict[str, Any]:
+        state = self.state
+        return {
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "epoch": state.epoch,
+            "step": state.step,
+            "batch_in_epoch": state.batch_in_epoch,
+            "best_metric": state.best_metric,
+            "best_epoch": state.best_epoch,
+            "history": state.history,
+            "rng": {
+                "torch": torch.get_rng_state(),
+                "python": random.getstate(),
+                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            },
+        }
+
+    def _save(self, name: str, metrics: dict[str, float] | None = None) -> None:
+        if self.context.is_main:
+            extra = self._checkpoint_extra()
+            if metrics is not None:
+                extra["metrics"] = metrics
+            save_checkpoint(self.out_dir / name, self.config, self.model.state_dict(), **extra)
+
+    def _restore(self, path: str | Path) -> None:
+        payload = load_checkpoint(path)
+        self.model.load_state_dict(payload["model"])
+        self.optimizer.load_state_dict(payload["optimizer"])
+        self.scheduler.load_state_dict(payload["scheduler"])
+        self.state = TrainState(
+            payload["epoch"],
+            payload["step"],
+            payload["batch_in_epoch"],
+            payload["best_metric"],
+            payload["best_epoch"],
+            list(payload["history"]),
+        )
+        torch.set_rng_state(payload["rng"]["torch"])
+        random.setstate(payload["rng"]["python"])
+        if payload["rng"]["cuda"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(payload["rng"]["cuda"])
+
+    def _log(self, entry: dict[str, Any]) -> None:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        with (self.out_dir / "metrics.jsonl").open("a") as handle:
+            handle.write(json.dumps({**entry, "time": time.time()}) + "\n")
+
+    def _progress_bar(self) -> tqdm | None:
+        if not self.context.is_main:
+            return None
+        return tqdm(total=self.total_steps, initial=self.state.step, desc="train", unit="step", dynamic_ncols=True)
+
+    def _result(self, status: str) -> TrainResult:
+        best = self.out_dir / "best.pt"
+        exported = None
+        if self.context.is_main and best.exists():
+            exported = export_for_inference(best, self.out_dir / "model.pt")
+        val = next((h for h in reversed(self.state.history) if h["epoch"] == self.state.best_epoch), None)
+        return TrainResult(status, self.state, best if best.exists() else None, exported, val)
+
+
+def train(
+    config: SMGeoConfig,
+    hooks: TrainingHooks | None = None,
+    resume: str | Path | None = None,
+    init_from: str | Path | None = None,
+    device: str | None = None,
+) -> TrainResult:
+    trainer = Trainer(config, hooks, resume=resume, init_from=init_from, device=device)
+    try:
+        return trainer.run()
+    finally:
+        teardown_distributed()
