@@ -94,6 +94,7 @@ class LossConfig:
     moe_z: float = 0.001
     moe_entropy: float = 0.005  # > 0 sharpens each token's gate (entropy minimised); < 0 spreads it
     moe_entropy_warmup_steps: int = 500  # the entropy term ramps linearly from 0 over these steps
+    similarity: float = 1.0  # cross-entropy of the fusion's similarity map at the target cell
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,7 @@ def _tiny() -> SMGeoConfig:
         moe=MoEConfig(num_experts=6, top_k=2, hidden_ratio=2.0),
         head=HeadConfig(stride=8, num_layers=1, hidden=64),
     )
-    train = TrainConfig(epochs=12, batch_size=16, lr=4e-4, min_lr=2e-5, warmup_epochs=1.0, out_dir="runs/tiny")
+    train = TrainConfig(epochs=10, batch_size=16, lr=4e-4, min_lr=2e-5, warmup_epochs=1.0, out_dir="runs/tiny")
     return SMGeoConfig(model=model, train=train, data=DataConfig(num_workers=1))
 
 
@@ -168,8 +169,15 @@ def _coerce(value: Any, current: Any, name: str) -> Any:
         return tuple(value)
     if isinstance(current, bool) and not isinstance(value, bool):
         raise ValueError(f"{name}: expected true/false, got {value!r}")
+    if isinstance(current, int | float) and not isinstance(current, bool) and isinstance(value, str):
+        try:  # YAML reads "2e-3" (no dot) as a string
+            value = float(value)
+        except ValueError:
+            raise ValueError(f"{name}: expected a number, got {value!r}") from None
     if isinstance(current, float) and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if isinstance(current, int) and isinstance(value, float) and value.is_integer():
+        return int(value)
     return value
 
 

@@ -51,9 +51,14 @@ class LocalizationHead(nn.Module):
         self.size = conv_branch(hidden, 2)
         self.offset = conv_branch(hidden, 2)
         nn.init.constant_(self.heatmap[-1].bias, HEATMAP_PRIOR_BIAS)
+        self.match_gain = nn.Parameter(torch.tensor(0.5))
 
-    def forward(self, tokens: torch.Tensor, hw: tuple[int, int], skip: torch.Tensor) -> dict[str, torch.Tensor]:
-        """tokens: (B, H * W, C) stride-16 grid; skip: (B, C8, 2H, 2W) stride-8 backbone features.
+    def forward(
+        self, tokens: torch.Tensor, hw: tuple[int, int], skip: torch.Tensor, match: torch.Tensor | None = None
+    ) -> dict[str, torch.Tensor]:
+        """tokens: (B, H * W, C) stride-16 grid; skip: (B, C8, 2H, 2W) stride-8 backbone features; match: (B, H, W)
+        similarity logits of each cell to the clicked object, added to the heatmap logits (times a learned gain,
+        after removing each image's mean) so that what matches the query is what the heatmap finds.
 
         Returns heatmap (B, 1, H', W') logits, size (B, 2, H', W') log-cells, offset (B, 2, H', W') in [0, 1]."""
         for layer in self.layers:
@@ -62,4 +67,8 @@ class LocalizationHead(nn.Module):
         if self.skip is not None:
             grid = F.interpolate(grid, size=skip.shape[-2:], mode="bilinear", align_corners=False) + self.skip(skip)
         trunk = self.trunk(grid)
-        return {"heatmap": self.heatmap(trunk), "size": self.size(trunk), "offset": self.offset(trunk).sigmoid()}
+        heatmap = self.heatmap(trunk)
+        if match is not None:
+            centred = (match - match.mean(dim=(1, 2), keepdim=True))[:, None]
+            heatmap = heatmap + self.match_gain * F.interpolate(centred, size=heatmap.shape[-2:], mode="nearest")
+        return {"heatmap": heatmap, "size": self.size(trunk), "offset": self.offset(trunk).sigmoid()}

@@ -61,6 +61,17 @@ def heatmap_targets(boxes: torch.Tensor, stride: int, grid_hw: tuple[int, int]) 
     return torch.exp(-dist2 / (2 * sigma[:, None, None] ** 2)).unsqueeze(1)
 
 
+def similarity_loss(similarity: torch.Tensor | None, boxes: torch.Tensor, stride: int) -> torch.Tensor:
+    """Cross-entropy of the fusion's similarity map over all reference cells, the target's centre cell being the
+    right answer: a direct lesson in telling the clicked object from its look-alikes. 0 without a query.
+
+    similarity: (B, H, W) logits at `stride`; boxes: (B, 4) reference input pixels."""
+    if similarity is None:
+        return boxes.new_zeros(())
+    cell_x, cell_y = centre_cells(boxes, stride, tuple(similarity.shape[-2:]))
+    return F.cross_entropy(similarity.float().flatten(1), cell_y * similarity.shape[-1] + cell_x)
+
+
 class SMGeoCriterion(nn.Module):
     def __init__(self, config: LossConfig) -> None:
         super().__init__()
@@ -77,6 +88,7 @@ class SMGeoCriterion(nn.Module):
             "moe_balance": c.moe_balance,
             "moe_z": c.moe_z,
             "moe_entropy": c.moe_entropy * ramp,
+            "similarity": c.similarity,
         }
 
     def forward(self, outputs: dict, boxes: torch.Tensor, step: int = 0) -> dict[str, torch.Tensor]:
@@ -94,6 +106,7 @@ class SMGeoCriterion(nn.Module):
         }
         losses.update(self._box_losses(outputs, boxes, cell_x, cell_y, stride))
         losses.update(self._moe_losses(outputs["aux"], boxes))
+        losses["similarity"] = similarity_loss(outputs.get("similarity"), boxes, outputs.get("similarity_stride", 16))
         weights = self.weights(step)
         losses["total"] = sum(weights[name] * value for name, value in losses.items())
         return losses

@@ -35,6 +35,7 @@ class SMGeo(nn.Module):
         super().__init__()
         self.backbone, self.prompt, self.encoder, self.fusion, self.head = backbone, prompt, encoder, fusion, head
         self.top_k = top_k
+        self.encoder_stride = backbone.strides[1]  # the fine grid the encoder and the fusion work on
 
     @property
     def query_agnostic(self) -> bool:
@@ -52,8 +53,8 @@ class SMGeo(nn.Module):
             ref_tokens, hw, query_tokens, aux = self.encoder(ref_features[1:], query_features[1:], click_token, dense)
             ref_tokens, similarity, _ = self.fusion(ref_tokens, query_tokens, click_token.to(ref_tokens.dtype), prior)
             similarity = similarity.view(-1, *hw)
-        outputs = self.head(ref_tokens, hw, ref_features[0])
-        outputs.update(similarity=similarity, aux=aux, stride=self.head.stride)
+        outputs = self.head(ref_tokens, hw, ref_features[0], similarity)
+        outputs.update(similarity=similarity, similarity_stride=self.encoder_stride, aux=aux, stride=self.head.stride)
         return outputs
 
     @torch.no_grad()

@@ -201,12 +201,13 @@ class Trainer:
         grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.train.grad_clip)
         self.optimizer.step()
         self.scheduler.step()
-        logged = {name: value.item() for name, value in losses.items()}
+        logged = {f"loss_{name}": value.item() for name, value in losses.items()}
         logged["grad_norm"] = grad_norm.item()
         logged["expert_load_max"] = max((layer["load"].max().item() for layer in outputs["aux"]), default=0.0)
         return logged
 
     def _report(self, losses: dict[str, float], progress: tqdm | None, started: float) -> None:
+        """losses: this step's named losses (loss_*) and statistics; logged every log_every_steps, hooked always."""
         if not self.context.is_main:
             return
         done_in_epoch = self.state.batch_in_epoch
@@ -217,16 +218,16 @@ class Trainer:
             "step": self.state.step,
             "total_steps": self.total_steps,
             "lr": self.scheduler.get_last_lr()[0],
-            "loss": losses["total"],
+            "loss": losses["loss_total"],
             "eta_s": seconds_per_step * (self.total_steps - self.state.step),
-            **{f"loss_{k}": v for k, v in losses.items()},
+            **losses,
         }
         if self.state.step % self.config.train.log_every_steps == 0 or self.state.step == self.total_steps:
             self._log(report)
         self.hooks.on_progress(report)
         if progress is not None:
             progress.update(1)
-            progress.set_postfix(epoch=self.state.epoch, loss=f"{losses['total']:.3f}")
+            progress.set_postfix(epoch=self.state.epoch, loss=f"{losses['loss_total']:.3f}")
 
     def _evaluate_and_select(self) -> None:
         metrics, _ = evaluate(

@@ -80,3 +80,34 @@ def celery_worker(django_db_setup: None, django_db_blocker) -> Iterator[WorkerPr
         yield worker
     finally:
         worker.stop()
+
+
+def drain_queue(queue: str, timeout_s: float = 2.0) -> list[tuple[str, list]]:
+    """Take every message waiting in a broker queue: [(task name, args)]. Proves what was really enqueued."""
+    from config.celery_app import app
+
+    taken: list[tuple[str, list]] = []
+    with app.connection_for_write() as connection:
+        simple = connection.SimpleQueue(queue)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                message = simple.get(block=True, timeout=0.2)
+            except simple.Empty:
+                if taken:
+                    break
+                continue
+            taken.append((message.headers["task"], list(message.payload[0])))
+            message.ack()
+        simple.close()
+    return taken
+
+
+@pytest.fixture
+def broker_queues() -> Iterator[None]:
+    """Empty the gpu and cpu queues before and after a test that inspects them."""
+    for queue in ("gpu", "cpu"):
+        drain_queue(queue, timeout_s=0.3)
+    yield
+    for queue in ("gpu", "cpu"):
+        drain_queue(queue, timeout_s=0.3)

@@ -5,7 +5,7 @@ cd "$(dirname "$0")/../.."
 bash deploy/local/venv.sh
 
 # One database and one Redis key prefix per checkout, so two checkouts can test side by side.
-checkout=$(pwd | sha256sum | cut -c1-8)
+checkout=${TEST_NAME:-$(pwd | sha256sum | cut -c1-8)}
 export DATABASE_URL=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/smgeo_$checkout}
 export REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/0}
 export CELERY_BROKER_URL=$REDIS_URL

@@ -193,13 +193,12 @@ class ToTensorNormalize:
 
 
 def build_transforms(query_size: tuple[int, int], reference_size: int, train: bool) -> Compose:
-    """Training: random crops, 90° rotation and colour jitter, then resize and normalise.
-
-    Evaluation (`train=False`): resize and normalise only; no randomness at all.
+    """Training: random crops and 90° rotation, resize, then colour jitter (on the small images: cheaper) and
+    normalise. Evaluation (`train=False`): resize and normalise only; no randomness at all.
     query_size: (height, width) of the query at the model input; reference_size: side of the reference.
     """
-    tail = [Resize(query_size, reference_size), ToTensorNormalize()]
+    resize = Resize(query_size, reference_size)
     if not train:
-        return Compose(tail)
-    augment = [RandomQueryCrop(0.8), RandomReferenceCrop(0.75), RandomRotate90Reference(), ColorJitter()]
-    return Compose([*augment, *tail])
+        return Compose([resize, ToTensorNormalize()])
+    geometric = [RandomQueryCrop(0.8), RandomReferenceCrop(0.75), RandomRotate90Reference()]
+    return Compose([*geometric, resize, ColorJitter(), ToTensorNormalize()])
