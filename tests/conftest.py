@@ -17,13 +17,20 @@ class WorkerProcess:
     """A real `celery worker` subprocess consuming our queues, on the same database and broker as the tests."""
 
     def __init__(self, queues: str = "gpu,cpu", extra_env: dict[str, str] | None = None) -> None:
+        from django.conf import settings
         from django.db import connection
 
         db = connection.settings_dict
         database_url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
         self.hostname = f"test-{uuid.uuid4().hex[:8]}@localhost"
         self.log_path = Path(os.environ.get("PYTEST_WORKER_LOG_DIR", "/tmp")) / f"{self.hostname}.log"
-        env = dict(os.environ, DATABASE_URL=database_url, PYTHONPATH=f"{ROOT}{os.pathsep}{ROOT / 'platform'}")
+        # The same database and media folder as the tests (the test settings pick a fresh media folder per process).
+        env = dict(
+            os.environ,
+            DATABASE_URL=database_url,
+            MEDIA_ROOT=str(settings.MEDIA_ROOT),
+            PYTHONPATH=f"{ROOT}{os.pathsep}{ROOT / 'platform'}",
+        )
         env.update(extra_env or {})
         command = [
             sys.executable,

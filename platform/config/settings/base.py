@@ -26,6 +26,12 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "leaflet",
+    "core",
+    "accounts",
+    "missions",
+    "localization",
+    "registry",
+    "exports",
     "health",
     "demo",
 ]
@@ -60,6 +66,8 @@ TEMPLATES = [
 
 # Database: any URL dj-database-url understands; the embedded default is a SQLite file under var/.
 DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+if "DATABASE_URL" not in env:  # the embedded SQLite file needs its folder
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -88,7 +96,16 @@ CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_U
 CELERY_BROKER_TRANSPORT_OPTIONS = env.json("CELERY_BROKER_TRANSPORT_OPTIONS", default={})
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = CELERY_BROKER_TRANSPORT_OPTIONS
 CELERY_TASK_DEFAULT_QUEUE = "cpu"
-CELERY_TASK_ROUTES = {"workers.ping": {"queue": "cpu"}}
+# Task name -> queue. The platform enqueues by name (config.celery_app.enqueue); only workers/ defines the tasks.
+CELERY_TASK_ROUTES = {
+    "workers.ping": {"queue": "cpu"},
+    "workers.localize_target": {"queue": "gpu"},
+    "workers.repredict_batch": {"queue": "gpu"},
+    "workers.fine_tune": {"queue": "gpu"},
+    "workers.ingest_basemap": {"queue": "cpu"},
+    "workers.export_cvogl": {"queue": "cpu"},
+    "workers.sweep": {"queue": "cpu"},
+}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -100,11 +117,38 @@ HEALTHZ_WORKER_TIMEOUT_S = env.float("HEALTHZ_WORKER_TIMEOUT_S", default=1.0)
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",  # first: anonymous requests get 401, not 403
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "core.api.Pagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+
+# Uploads: the largest file accepted (basemaps are the largest), and the most pixels an image may decode to
+# (a decompression bomb is refused before it is decoded).
+MAX_UPLOAD_BYTES = env.int("MAX_UPLOAD_BYTES", default=512 * 1024 * 1024)
+MAX_IMAGE_PIXELS = env.int("MAX_IMAGE_PIXELS", default=200_000_000)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
 SPECTACULAR_SETTINGS = {
     "TITLE": "SMGeo Platform API",
     "DESCRIPTION": "Click an object in a drone photo, get its box on a georeferenced basemap.",
     "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {
+        "TargetStatusEnum": "localization.models.TargetStatus",
+        "ReviewDecisionEnum": "localization.models.Review.Decision",
+        "JobStatusEnum": "core.models.JobStatus",
+        "RoleEnum": "accounts.models.Role",
+    },
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 LOGGING = {
@@ -113,6 +157,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"numexpr": {"level": "WARNING"}},
 }
 
 # The demo login `make run` creates on a first run (local development only).

@@ -1,0 +1,21 @@
+"""Role checks for services. Outsiders never learn that another team's object exists: they get 404."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+
+from accounts.models import ROLE_RANK, Role
+from accounts.selectors import role_in
+from core.errors import NotFound, PermissionDenied
+
+WHO_CAN = {Role.OPERATOR: "team members", Role.REVIEWER: "reviewers and admins", Role.ADMIN: "team admins"}
+
+
+def require_role(user: AbstractBaseUser, team_id: int, minimum: Role, action: str) -> Role:
+    """The user's role when it is at least `minimum`; else 404 for outsiders and 403 naming who can."""
+    role = role_in(user, team_id)
+    if role is None:
+        raise NotFound("not found")
+    if ROLE_RANK[role] < ROLE_RANK[minimum]:
+        raise PermissionDenied(f"only {WHO_CAN[minimum]} can {action}; you are a {role.value} in this team")
+    return role

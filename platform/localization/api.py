@@ -1,0 +1,206 @@
+"""/api/v1/targets/, /predictions/ and /reviews/: thin views over the localization services and selectors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.routers import DefaultRouter
+
+from accounts.models import Role
+from accounts.permissions import require_role
+from core.errors import Conflict, InvalidInput, NotFound
+from localization import review_services, selectors, services
+from localization.models import Prediction, Review, Target, TargetStatus
+from localization.serializers import (
+    PredictionSerializer,
+    ReviewConflictSerializer,
+    ReviewCreateSerializer,
+    ReviewSerializer,
+    TargetCreateSerializer,
+    TargetDetailSerializer,
+    TargetSerializer,
+)
+from missions.selectors import missions_for
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+    description="a repeat with a key you already used returns the first target (200) instead of a second one",
+)  # fmt: skip
+
+
+class StatusInFilter(django_filters.BaseInFilter, django_filters.ChoiceFilter):
+    """status=predicted or status=approved,corrected"""
+
+
+class TargetFilter(django_filters.FilterSet):
+    status = StatusInFilter(choices=TargetStatus.choices)
+
+    class Meta:
+        model = Target
+        fields = ["mission", "basemap", "drone_image", "status"]
+
+
+class PredictionFilter(django_filters.FilterSet):
+    mission = django_filters.NumberFilter(field_name="target__mission")
+
+    class Meta:
+        model = Prediction
+        fields = ["target", "model_version", "mission", "batch"]
+
+
+class ReviewFilter(django_filters.FilterSet):
+    mission = django_filters.NumberFilter(field_name="target__mission")
+
+    class Meta:
+        model = Review
+        fields = ["target", "mission", "reviewer", "decision"]
+
+
+class TargetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Clicks in drone images to localize on a basemap, newest first, each with its current prediction and latest
+    review. Team members create and retry them; the localization runs in the background."""
+
+    filterset_class = TargetFilter
+    ordering_fields = ["created_at", "updated_at"]
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        if self.action == "list":
+            return selectors.targets_for(self.request.user)
+        return selectors.targets_with_history(self.request.user)
+
+    def get_serializer_class(self):
+        return TargetSerializer if self.action == "list" else TargetDetailSerializer
+
+    def detail_of(self, target: Target, status: int = 200) -> Response:
+        target = selectors.targets_with_history(self.request.user).get(pk=target.pk)
+        return Response(TargetDetailSerializer(target, context=self.get_serializer_context()).data, status=status)
+
+    @extend_schema(
+        request=TargetCreateSerializer,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={201: TargetDetailSerializer, 200: OpenApiResponse(TargetDetailSerializer, "an idempotent repeat")},
+    )
+    def create(self, request: Request) -> Response:
+        """Click a target (operators and up): stored as queued, localized in the background."""
+        body = TargetCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        target, created = services.target_create(
+            by=request.user, drone_image_id=data["drone_image"], basemap_id=data["basemap"],
+            click_x=data["click_x"], click_y=data["click_y"], label=data["label"],
+            search_window=data.get("search_window"), model_version_id=data.get("model_version"),
+            idempotency_key=_idempotency_key(request, data.get("idempotency_key")),
+        )  # fmt: skip
+        return self.detail_of(target, status=201 if created else 200)
+
+    @extend_schema(request=None, responses=TargetDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, pk: str) -> Response:
+        """A failed target back on the queue (operators and up); 409 with its status when it has not failed."""
+        target = services.target_retry(target_id=self.get_object().pk, by=request.user)
+        return self.detail_of(target)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("mission", int, required=True)],
+        responses={200: TargetDetailSerializer, 204: OpenApiResponse(description="nothing left to review")},
+    )
+    @action(detail=False, methods=["get"], url_path="next-review", filterset_class=None)
+    def next_review(self, request: Request) -> Response:
+        """The reviewer queue: the oldest predicted target of the mission you did not create (reviewers, admins)."""
+        mission_id = request.query_params.get("mission", "")
+        if not mission_id.isdigit():
+            raise InvalidInput("give the mission to review: ?mission=<id>", field="mission")
+        mission = missions_for(request.user).filter(pk=int(mission_id)).first()
+        if mission is None:
+            raise NotFound("not found")
+        require_role(request.user, mission.team_id, Role.REVIEWER, "use the review queue")
+        target = selectors.target_next_for_review(user=request.user, mission_id=mission.id)
+        if target is None:
+            return Response(status=204)
+        return Response(TargetDetailSerializer(target, context=self.get_serializer_context()).data)
+
+
+class PredictionViewSet(viewsets.ReadOnlyModelViewSet):
+    """The model's answers (read-only): box and candidates in basemap pixels and lon/lat, heatmap, model version."""
+
+    serializer_class = PredictionSerializer
+    filterset_class = PredictionFilter
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        return selectors.predictions_for(self.request.user)
+
+    @extend_schema(responses={(200, "image/png"): OpenApiTypes.BINARY, 404: OpenApiResponse(description="none")})
+    @action(detail=True, methods=["get"])
+    def heatmap(self, request: Request, pk: str) -> FileResponse:
+        """The heatmap PNG over `heatmap_window` (basemap pixels) / `heatmap_bounds` (lon/lat), for team members."""
+        prediction = self.get_object()
+        if not prediction.heatmap:
+            raise NotFound("this prediction has no heatmap")
+        try:
+            handle = prediction.heatmap.open("rb")
+        except FileNotFoundError:
+            raise NotFound("the heatmap file is missing from storage") from None
+        response = FileResponse(handle, content_type="image/png")
+        response["Cache-Control"] = "private, max-age=86400"  # a prediction's heatmap never changes
+        return response
+
+
+class ReviewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    """Append-only review history (no edit, no delete). Reviewers and admins decide; a reopen undoes a decision."""
+
+    serializer_class = ReviewSerializer
+    filterset_class = ReviewFilter
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        return selectors.reviews_for(self.request.user)
+
+    @extend_schema(request=ReviewCreateSerializer, responses={201: ReviewSerializer, 409: ReviewConflictSerializer})
+    def create(self, request: Request) -> Response:
+        """Approve, correct (final_box or candidate), reject or reopen a target. 409 when another reviewer decided
+        first: it names who and what, and echoes your request back so it can be re-applied."""
+        body = ReviewCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        try:
+            review = review_services.review_create(
+                by=request.user, target_id=data["target"], decision=data["decision"],
+                final_box=data.get("final_box"), candidate=data.get("candidate"), comment=data["comment"],
+                expected_status=data.get("expected_status"),
+            )  # fmt: skip
+        except Conflict as conflict:
+            conflict.extra["your_request"] = _plain(request.data)
+            raise
+        return Response(ReviewSerializer(review).data, status=201)
+
+
+def _idempotency_key(request: Request, in_body: str | None) -> str | None:
+    """The Idempotency-Key header, or the idempotency_key field; both given must agree."""
+    in_header = request.headers.get("Idempotency-Key")
+    if in_header and in_body and in_header != in_body:
+        raise InvalidInput("the Idempotency-Key header and the idempotency_key field differ", field="idempotency_key")
+    return in_header or in_body
+
+
+def _plain(data: Any) -> Any:
+    return data.dict() if hasattr(data, "dict") else data
+
+
+def register(router: DefaultRouter) -> None:
+    """Register this module's viewsets."""
+    router.register("targets", TargetViewSet, basename="target")
+    router.register("predictions", PredictionViewSet, basename="prediction")
+    router.register("reviews", ReviewViewSet, basename="review")
+
+
+extra_urlpatterns: list = []

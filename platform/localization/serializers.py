@@ -1,0 +1,128 @@
+"""JSON shapes of targets, predictions and reviews (output), and of the bodies that create them (input).
+
+Boxes are [x1, y1, x2, y2] in basemap pixels; `*_geojson` are GeoJSON Polygons in EPSG:4326 (lon, lat).
+"""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from rest_framework import serializers
+
+from localization.models import Prediction, Review, Target, TargetStatus
+
+FINITE = {"invalid": "must be a finite number (NaN and infinity are refused)"}
+
+
+def box_field(**kwargs: object) -> serializers.ListField:
+    """[x1, y1, x2, y2] pixels."""
+    return serializers.ListField(
+        child=serializers.FloatField(error_messages=FINITE), min_length=4, max_length=4, **kwargs
+    )
+
+
+class UserRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+
+
+class CandidateSerializer(serializers.Serializer):
+    box = box_field()
+    box_geojson = serializers.JSONField(allow_null=True)
+    score = serializers.FloatField()
+
+
+class PredictionSerializer(serializers.ModelSerializer):
+    model_version_name = serializers.CharField(source="model_version.name", read_only=True)
+    box = box_field(read_only=True)
+    candidates = CandidateSerializer(many=True, read_only=True)
+    heatmap_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Prediction
+        fields = [
+            "id", "target", "model_version", "model_version_name", "box", "box_geojson", "score", "candidates",
+            "heatmap_url", "heatmap_window", "heatmap_bounds", "search_window", "search_mode", "latency_ms", "batch",
+            "created_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_heatmap_url(self, prediction: Prediction) -> str | None:
+        """The permission-checked heatmap endpoint (never a public media URL); null without a heatmap."""
+        return reverse("prediction-heatmap", args=[prediction.pk]) if prediction.heatmap else None
+
+
+class ReviewSerializer(serializers.ModelSerializer):
+    reviewer = UserRefSerializer(read_only=True, allow_null=True)
+    final_box = box_field(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Review
+        fields = [
+            "id", "target", "prediction", "reviewer", "decision", "final_box", "final_box_geojson", "candidate",
+            "comment", "status_before", "status_after", "created_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class TargetSerializer(serializers.ModelSerializer):
+    """A target with its current prediction and its latest review (the label when approved or corrected)."""
+
+    created_by = UserRefSerializer(read_only=True, allow_null=True)
+    search_window = box_field(read_only=True, allow_null=True)
+    prediction = PredictionSerializer(read_only=True, allow_null=True)
+    last_review = ReviewSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Target
+        fields = [
+            "id", "mission", "drone_image", "basemap", "click_x", "click_y", "label", "search_window",
+            "model_version", "status", "error", "attempts", "created_by", "created_at", "updated_at", "started_at",
+            "prediction", "last_review",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class TargetDetailSerializer(TargetSerializer):
+    """A target with its whole review history, newest first."""
+
+    reviews = ReviewSerializer(many=True, read_only=True)
+
+    class Meta(TargetSerializer.Meta):
+        fields = [*TargetSerializer.Meta.fields, "reviews"]
+        read_only_fields = fields
+
+
+class TargetCreateSerializer(serializers.Serializer):
+    drone_image = serializers.IntegerField(help_text="a drone image of the mission")
+    basemap = serializers.IntegerField(help_text="a basemap of the same mission whose ingest has succeeded")
+    click_x = serializers.FloatField(error_messages=FINITE, help_text="drone-image pixels from the left")
+    click_y = serializers.FloatField(error_messages=FINITE, help_text="drone-image pixels from the top")
+    label = serializers.CharField(required=False, allow_blank=True, default="")
+    search_window = box_field(required=False, allow_null=True, help_text="[x1, y1, x2, y2] basemap pixels")
+    model_version = serializers.IntegerField(required=False, allow_null=True, help_text="empty: the active version")
+    idempotency_key = serializers.CharField(
+        required=False, allow_blank=True, help_text="or the Idempotency-Key header: a repeat returns the first target"
+    )
+
+
+class ReviewCreateSerializer(serializers.Serializer):
+    target = serializers.IntegerField()
+    decision = serializers.ChoiceField(choices=Review.Decision.choices)
+    final_box = box_field(required=False, allow_null=True, help_text="for correct: [x1, y1, x2, y2] basemap pixels")
+    candidate = serializers.IntegerField(
+        required=False, allow_null=True, help_text="for correct: the index of one of the prediction's candidates"
+    )
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+    expected_status = serializers.ChoiceField(
+        choices=TargetStatus.choices, required=False, allow_null=True, help_text="the status the reviewer saw"
+    )
+
+
+class ReviewConflictSerializer(serializers.Serializer):
+    """409: another reviewer decided first (or the target moved on); nothing was written."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    current_status = serializers.ChoiceField(choices=TargetStatus.choices)
+    latest_review = serializers.DictField(allow_null=True, help_text="id, reviewer, decision, status_after, created_at")
+    your_request = serializers.DictField(help_text="the request body, unchanged, so the UI can re-apply it")

@@ -1,0 +1,124 @@
+"""SMGeo checkpoint files, checked without importing smgeo: spooled to a temporary file (hashed on the way), then
+loaded with `torch.load(weights_only=True)` and checked for the keys the model loader needs.
+
+The format (written by smgeo.checkpoint.save_checkpoint): a dict {"smgeo_version", "config": {"model", "loss",
+"data", "train"}, "model": state dict of tensors, "metrics"?: {...}}.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from django.conf import settings
+
+from core.errors import InvalidInput, TooLarge
+
+CHUNK_BYTES = 1 << 20
+FIELD = "checkpoint"
+
+
+@dataclass(frozen=True)
+class SpooledFile:
+    """A local copy of an uploaded or stored file: its path, sha256 (hex) and size in bytes."""
+
+    path: Path
+    sha256: str
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class CheckpointInfo:
+    """What the registry keeps from a checkpoint: its config and metrics as plain JSON."""
+
+    config: dict[str, Any]
+    metrics: dict[str, Any]
+    smgeo_version: str
+
+
+def check_size(size_bytes: int | None) -> None:
+    """413 when a file is larger than settings.MAX_UPLOAD_BYTES."""
+    limit = settings.MAX_UPLOAD_BYTES
+    if size_bytes is not None and size_bytes > limit:
+        raise TooLarge(f"the checkpoint is {size_bytes} bytes; the limit is {limit} bytes", field=FIELD)
+
+
+@contextmanager
+def spooled(source: IO[bytes]) -> Iterator[SpooledFile]:
+    """Copy a readable binary stream to a temporary file (removed afterwards), hashing and size-checking it."""
+    digest, size = hashlib.sha256(), 0
+    handle, name = tempfile.mkstemp(prefix="smgeo-checkpoint-", suffix=".pt")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            for chunk in iter(lambda: source.read(CHUNK_BYTES), b""):
+                size += len(chunk)
+                check_size(size)
+                digest.update(chunk)
+                out.write(chunk)
+        yield SpooledFile(Path(name), digest.hexdigest(), size)
+    finally:
+        os.remove(name)
+
+
+def inspect_checkpoint(path: Path) -> CheckpointInfo:
+    """The config and metrics of an SMGeo checkpoint; InvalidInput (400, field "checkpoint") for anything else."""
+    import torch  # imported here: only registration needs it, and it is slow to import
+
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for truncated, foreign or unsafe files
+        raise InvalidInput(
+            f"the checkpoint is not a readable PyTorch checkpoint: {_why(path, exc)}", field=FIELD
+        ) from exc
+    return _checked(payload, torch.Tensor)
+
+
+def _why(path: Path, exc: Exception) -> str:
+    """Why torch.load refused a file, in words a user can act on."""
+    with path.open("rb") as handle:
+        is_zip = handle.read(4) == b"PK\x03\x04"  # torch.save writes a zip archive
+    if not is_zip:
+        return "it is not a file written by torch.save"
+    if "weights only" in str(exc).lower() or "weights_only" in str(exc):
+        return "it holds objects other than tensors and plain values, which are never loaded (unsafe)"
+    first_sentence = (str(exc).strip().split(". ") or [""])[0][:160] or type(exc).__name__
+    return f"it is truncated or corrupt ({first_sentence})"
+
+
+def _checked(payload: object, tensor_type: type) -> CheckpointInfo:
+    if not isinstance(payload, dict) or "model" not in payload or "config" not in payload:
+        raise InvalidInput("the file is not an SMGeo checkpoint: it needs 'model' and 'config' entries", field=FIELD)
+    state, config = payload["model"], payload["config"]
+    if not isinstance(state, dict) or not state or not all(isinstance(v, tensor_type) for v in state.values()):
+        raise InvalidInput("the checkpoint's 'model' must be a non-empty dict of tensors (a state dict)", field=FIELD)
+    if not isinstance(config, dict) or not isinstance(config.get("model"), dict):
+        raise InvalidInput("the checkpoint's 'config' must be a dict with a 'model' section", field=FIELD)
+    metrics = payload.get("metrics") or {}
+    if not isinstance(metrics, dict):
+        raise InvalidInput("the checkpoint's 'metrics' must be a dict", field=FIELD)
+    try:
+        return CheckpointInfo(json_safe(config), json_safe(metrics), str(payload.get("smgeo_version", "")))
+    except ValueError as exc:
+        raise InvalidInput(f"the checkpoint's config or metrics cannot be stored: {exc}", field=FIELD) from exc
+
+
+def json_safe(value: Any) -> Any:
+    """Plain JSON: tuples become lists, scalar tensors numbers, non-finite floats null; ValueError for the rest."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if hasattr(value, "numel") and value.numel() == 1:  # a scalar tensor
+        return json_safe(value.item())
+    raise ValueError(f"a value of type {type(value).__name__} is not plain JSON")

@@ -1,0 +1,164 @@
+"""JSON shapes of model versions, activations and training runs, and the request bodies that create them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from accounts.models import Team
+from accounts.selectors import teams_for
+from registry.models import ModelActivation, ModelVersion, TrainingRun
+from registry.selectors import model_versions_for
+
+
+class VersionRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ModelVersion
+        fields = ["id", "name", "team"]
+
+
+class ModelVersionSerializer(serializers.ModelSerializer):
+    """A version with its lineage links and its state for the requesting team (context: active_models, team)."""
+
+    shared = serializers.SerializerMethodField()
+    parent = VersionRefSerializer(read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    is_active = serializers.SerializerMethodField()
+    active_for_teams = serializers.SerializerMethodField()
+    promoted_at = serializers.SerializerMethodField()
+    promoted_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ModelVersion
+        fields = [
+            "id", "name", "team", "shared", "sha256", "size_bytes", "config", "metrics", "parent", "training_run",
+            "is_active", "active_for_teams", "promoted_at", "promoted_by", "created_by", "created_at",
+        ]  # fmt: skip
+
+    def get_shared(self, version: ModelVersion) -> bool:
+        return version.team_id is None
+
+    def get_active_for_teams(self, version: ModelVersion) -> list[int]:
+        """Your teams whose active model this is."""
+        active = self.context.get("active_models", {})
+        return sorted(team_id for team_id, version_id in active.items() if version_id == version.id)
+
+    def get_is_active(self, version: ModelVersion) -> bool:
+        """Active for `?team=` when given, else for any of your teams."""
+        team = self.context.get("team")
+        teams = self.get_active_for_teams(version)
+        return team.id in teams if team is not None else bool(teams)
+
+    def _last_activation(self, version: ModelVersion) -> ModelActivation | None:
+        history = getattr(version, "team_activations", None)
+        if history is None:
+            return None
+        team = self.context.get("team")
+        return next((a for a in history if team is None or a.team_id == team.id), None)
+
+    def get_promoted_at(self, version: ModelVersion) -> str | None:
+        """When it was last activated (for `?team=`, else for any of your teams)."""
+        activation = self._last_activation(version)
+        return activation.created_at.isoformat() if activation else None
+
+    def get_promoted_by(self, version: ModelVersion) -> str | None:
+        activation = self._last_activation(version)
+        return activation.activated_by.username if activation and activation.activated_by else None
+
+
+class ModelVersionDetailSerializer(ModelVersionSerializer):
+    lineage = serializers.SerializerMethodField()
+
+    class Meta(ModelVersionSerializer.Meta):
+        fields = [*ModelVersionSerializer.Meta.fields, "lineage"]
+
+    def get_lineage(self, version: ModelVersion) -> list[dict[str, Any]]:
+        """The ancestors, parent first: [{id, name, team, training_run}]."""
+        chain = self.context.get("lineage", [])
+        return [{"id": v.id, "name": v.name, "team": v.team_id, "training_run": v.training_run_id} for v in chain]
+
+
+class _TeamScoped(serializers.Serializer):
+    """A body whose `team` (and version) fields only accept the caller's teams (and versions they can see)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")  # absent while the OpenAPI schema is generated
+        if request is None:
+            return
+        user = request.user
+        for name, field in self.fields.items():
+            if name == "team":
+                field.queryset = teams_for(user)
+            elif isinstance(field, serializers.PrimaryKeyRelatedField):
+                field.queryset = model_versions_for(user)
+
+
+class ModelVersionCreateSerializer(_TeamScoped):
+    team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.none())
+    name = serializers.CharField(max_length=120)
+    checkpoint = serializers.FileField(help_text="an SMGeo checkpoint (.pt) written by torch.save")
+    parent = serializers.PrimaryKeyRelatedField(queryset=ModelVersion.objects.none(), required=False, allow_null=True)
+
+
+class ActivateSerializer(_TeamScoped):
+    team = serializers.PrimaryKeyRelatedField(
+        queryset=Team.objects.none(), required=False, help_text="default: the version's team or your only team"
+    )
+
+
+class RollbackSerializer(_TeamScoped):
+    team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.none())
+
+
+class ActivationSerializer(serializers.ModelSerializer):
+    model_version = VersionRefSerializer(read_only=True)
+    activated_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = ModelActivation
+        fields = ["id", "team", "model_version", "activated_by", "reason", "created_at"]
+
+
+class TrainingRunSerializer(serializers.ModelSerializer):
+    base_version = VersionRefSerializer(read_only=True)
+    result_version = serializers.SerializerMethodField()
+    dataset = serializers.SerializerMethodField()
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = TrainingRun
+        fields = [
+            "id", "team", "status", "progress", "message", "error", "cancel_requested", "params", "base_version",
+            "dataset", "epoch", "step", "total_steps", "loss", "eta_s", "base_metrics", "new_metrics",
+            "result_version", "created_by", "created_at", "started_at", "finished_at",
+        ]  # fmt: skip
+
+    def get_result_version(self, run: TrainingRun) -> dict[str, Any] | None:
+        """The version this run registered ({id, name, team}), once it succeeded."""
+        version = getattr(run, "result_version", None) if run.status == "succeeded" else None
+        return VersionRefSerializer(version).data if version else None
+
+    def get_dataset(self, run: TrainingRun) -> dict[str, Any]:
+        """The frozen snapshot: how many labels and their hash."""
+        return {"label_count": len(run.dataset_label_ids), "hash": run.dataset_hash}
+
+
+class TrainingRunDetailSerializer(TrainingRunSerializer):
+    class Meta(TrainingRunSerializer.Meta):
+        fields = [*TrainingRunSerializer.Meta.fields, "history", "log"]
+
+    def get_dataset(self, run: TrainingRun) -> dict[str, Any]:
+        """The frozen snapshot: the label review ids, how many, and their hash."""
+        return {**super().get_dataset(run), "label_review_ids": run.dataset_label_ids}
+
+
+class TrainingRunCreateSerializer(_TeamScoped):
+    team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.none())
+    base_version = serializers.PrimaryKeyRelatedField(
+        queryset=ModelVersion.objects.none(), required=False, allow_null=True, help_text="default: the active version"
+    )
+    epochs = serializers.IntegerField(help_text="1..200")
+    batch_size = serializers.IntegerField(default=8, help_text="1..256")
+    lr = serializers.FloatField(required=False, allow_null=True, help_text="default: the base config's")
