@@ -14,6 +14,9 @@ COMMANDS = {
     "train": "train or fine-tune on a CVOGL-layout dataset (DDP under torchrun)",
     "eval": "evaluate a checkpoint on a CVOGL-layout split with the location-aware CVOGL protocol",
     "predict": "localize one click of a drone image in a satellite image",
+    "ablate": "train and evaluate the ablation variants with one budget; write their metrics as JSON",
+    "visualize": "draw a sample's prediction, heatmap and expert-activation maps as PNG files",
+    "bench": "measure latency, throughput, FLOP/s against a same-run GEMM, and sparse vs dense MoE",
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -56,3 +57,31 @@ def evaluate(
     for row, iou in zip(unique, scores["iou"].tolist(), strict=True):
         row["iou"] = iou
     return summarize(scores["iou"], scores["center_px"]), unique
+
+
+def evaluate_checkpoint(
+    checkpoint: str | Path,
+    data_root: str | Path,
+    data_name: str,
+    split: str = "test",
+    batch_size: int = 8,
+    device: str | None = None,
+    progress: bool = True,
+) -> tuple[dict[str, float], list[dict[str, Any]]]:
+    """Metrics of a checkpoint on one split, and one row per sample: {"id", "box", "score", "iou"}."""
+    from smgeo.data.cvogl import CVOGLDataset
+    from smgeo.data.transforms import build_transforms
+    from smgeo.predictor import Predictor
+
+    predictor = Predictor(checkpoint, device=device)
+    config = predictor.config
+    transform = build_transforms(config.model.query_size, config.model.reference_size, train=False)
+    dataset = CVOGLDataset(data_root, data_name, split, transform=transform, frame_size=config.data.frame_size)
+    loader = DataLoader(dataset, batch_size=batch_size, num_workers=config.data.num_workers)
+    context = DistributedContext(0, 1, 0, predictor.device)
+    metrics, rows = evaluate(predictor.model, loader, context, frame_size=config.data.frame_size, progress=progress)
+    samples = [
+        {"id": dataset.records[row["index"]].sample_id, "box": row["box"], "score": row["score"], "iou": row["iou"]}
+        for row in rows
+    ]
+    return metrics, samples

@@ -18,27 +18,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from torch.utils.data import DataLoader
+    from smgeo.evaluation import evaluate_checkpoint
 
-    from smgeo.data.cvogl import CVOGLDataset
-    from smgeo.data.transforms import build_transforms
-    from smgeo.distributed import DistributedContext
-    from smgeo.evaluation import evaluate
-    from smgeo.predictor import Predictor
-
-    predictor = Predictor(args.checkpoint, device=args.device)
-    config = predictor.config
-    transform = build_transforms(config.model.query_size, config.model.reference_size, train=False)
-    dataset = CVOGLDataset(
-        args.data_root, args.data_name, args.split, transform=transform, frame_size=config.data.frame_size
+    metrics, samples = evaluate_checkpoint(
+        args.checkpoint, args.data_root, args.data_name, args.split, args.batch_size, args.device
     )
-    loader = DataLoader(dataset, batch_size=args.batch_size, num_workers=config.data.num_workers)
-    context = DistributedContext(0, 1, 0, predictor.device)
-    metrics, rows = evaluate(predictor.model, loader, context, frame_size=config.data.frame_size, progress=True)
-    samples = [
-        {"id": dataset.records[row["index"]].sample_id, "box": row["box"], "score": row["score"], "iou": row["iou"]}
-        for row in rows
-    ]
     print(json.dumps(metrics, indent=2))
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,225 @@
+"""Speed of the model, measured honestly: every figure is compared with a reference measured in the same run
+on the same device (a large GEMM for FLOP/s; all experts computed densely for the sparse MoE).
+
+Latency is the median of at least 10 timed runs after warm-up; CUDA work is synchronised before every
+clock read. FLOPs come from torch's own counter (`torch.utils.flop_counter`), counting what actually ran.
+"""
+
+from __future__ import annotations
+
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+from tqdm import tqdm
+
+from smgeo.config import SMGeoConfig
+from smgeo.model import SMGeo, build_model
+from smgeo.moe import SparseMoE
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def median_seconds(fn: Callable[[], Any], device: torch.device, runs: int, warmup: int, label: str = "") -> dict:
+    """Median and spread of `runs` timed calls after `warmup` untimed ones."""
+    for _ in range(warmup):
+        fn()
+    synchronize(device)
+    times = []
+    for _ in tqdm(range(runs), desc=label or "timing", unit="run", leave=False, dynamic_ncols=True):
+        started = time.perf_counter()
+        fn()
+        synchronize(device)
+        times.append(time.perf_counter() - started)
+    return {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times), "runs": runs}
+
+
+def gemm_flops_per_s(device: torch.device, size: int, dtype: torch.dtype, runs: int = 10) -> dict:
+    """FLOP/s of one large square matrix product: the device's practical peak for this dtype."""
+    a = torch.randn(size, size, device=device, dtype=dtype)
+    b = torch.randn(size, size, device=device, dtype=dtype)
+    timing = median_seconds(lambda: a @ b, device, runs, warmup=3, label=f"gemm {size}")
+    flops_per_s = 2 * size**3 / timing["median_s"]
+    return {"size": size, "dtype": str(dtype).removeprefix("torch."), **timing, "flops_per_s": flops_per_s}
+
+
+def model_inputs(config: SMGeoConfig, batch: int, device: torch.device) -> tuple[torch.Tensor, ...]:
+    height, width = config.model.query_size
+    side = config.model.reference_size
+    generator = torch.Generator().manual_seed(0)
+    query = torch.randn(batch, 3, height, width, generator=generator).to(device)
+    reference = torch.randn(batch, 3, side, side, generator=generator).to(device)
+    click = torch.tensor([[width / 2, height / 2]] * batch).to(device)
+    return query, reference, click
+
+
+def count_flops(model: torch.nn.Module, inputs: tuple[torch.Tensor, ...]) -> int:
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(*inputs)
+    return int(counter.get_total_flops())
+
+
+@contextmanager
+def moe_dispatch(model: torch.nn.Module, dispatch: str):
+    """Temporarily run every SparseMoE of `model` with `dispatch` ("sparse" or "dense")."""
+    layers = [m for m in model.modules() if isinstance(m, SparseMoE)]
+    previous = [m.dispatch for m in layers]
+    for m in layers:
+        m.dispatch = dispatch
+    try:
+        yield layers
+    finally:
+        for m, value in zip(layers, previous, strict=True):
+            m.dispatch = value
+
+
+def moe_tokens(model: SMGeo, inputs: tuple[torch.Tensor, ...]) -> list[tuple[torch.Tensor, ...]]:
+    """The exact (tokens, source, scale) each MoE layer sees on `inputs`, captured with forward hooks."""
+    captured: list[tuple[torch.Tensor, ...]] = []
+    hooks = [
+        m.register_forward_hook(lambda _m, args, _out: captured.append(tuple(a.detach() for a in args)))
+        for m in model.modules()
+        if isinstance(m, SparseMoE)
+    ]
+    try:
+        with torch.no_grad():
+            model(*inputs)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return captured
+
+
+def bench_moe_layers(model: SMGeo, inputs: tuple[torch.Tensor, ...], device: torch.device, runs: int) -> dict:
+    """All MoE layers of one forward pass, on their real tokens: sparse dispatch vs every expert on every token."""
+    layers = [m for m in model.modules() if isinstance(m, SparseMoE)]
+    if not layers:
+        return {}
+    captured = moe_tokens(model, inputs)
+
+    def run_all() -> None:
+        with torch.no_grad():
+            for layer, args in zip(layers, captured, strict=True):
+                layer(*args)
+
+    result: dict[str, Any] = {
+        "layers": len(layers),
+        "experts": len(layers[0].experts),
+        "top_k": layers[0].router.top_k,
+        "tokens_per_layer": int(captured[0][0].shape[0]),
+    }
+    for dispatch in ("sparse", "dense"):
+        with moe_dispatch(model, dispatch):
+            result[dispatch] = median_seconds(run_all, device, runs, warmup=2, label=f"moe {dispatch}")
+    result["dense_over_sparse"] = result["dense"]["median_s"] / result["sparse"]["median_s"]
+    return result
+
+
+def bench_model(
+    name: str,
+    config: SMGeoConfig,
+    device: torch.device,
+    gemm: dict,
+    runs: int = 10,
+    throughput_batch: int = 8,
+    extra_modes: bool = False,
+) -> dict:
+    """Latency at batch 1, throughput at `throughput_batch`, FLOPs per pair, FLOP/s against the GEMM, MoE
+    sparse vs dense; on CUDA (`extra_modes`) also bf16 autocast and torch.compile."""
+    torch.manual_seed(0)
+    model = build_model(config.model).to(device).eval()
+    one = model_inputs(config, 1, device)
+    many = model_inputs(config, throughput_batch, device)
+    flops = count_flops(model, one)
+
+    def forward(inputs: tuple[torch.Tensor, ...], m: torch.nn.Module = model) -> Callable[[], Any]:
+        def call() -> Any:
+            with torch.no_grad():
+                return m(*inputs)
+
+        return call
+
+    latency = median_seconds(forward(one), device, runs, warmup=3, label=f"{name} batch 1")
+    batch = median_seconds(forward(many), device, max(3, runs // 3), warmup=1, label=f"{name} batch {throughput_batch}")
+    pairs_per_s = throughput_batch / batch["median_s"]
+    with moe_dispatch(model, "dense"):
+        dense_latency = median_seconds(forward(one), device, runs, warmup=2, label=f"{name} dense MoE")
+    result = {
+        "config": name,
+        "query_size": list(config.model.query_size),
+        "reference_size": config.model.reference_size,
+        "params": sum(p.numel() for p in model.parameters()),
+        "flops_per_pair": flops,
+        "latency_batch1": latency,
+        "throughput_batch": throughput_batch,
+        "throughput_pairs_per_s": pairs_per_s,
+        "achieved_flops_per_s_batch1": flops / latency["median_s"],
+        "achieved_flops_per_s_batched": flops * pairs_per_s,
+        "ratio_to_gemm_batch1": flops / latency["median_s"] / gemm["flops_per_s"],
+        "ratio_to_gemm_batched": flops * pairs_per_s / gemm["flops_per_s"],
+        "moe_layers": bench_moe_layers(model, one, device, runs),
+        "model_with_dense_moe_latency_batch1": dense_latency,
+        "model_dense_moe_over_sparse": dense_latency["median_s"] / latency["median_s"],
+    }
+    if extra_modes:
+        result["cuda"] = bench_cuda_modes(model, one, many, device, runs, throughput_batch)
+    return result
+
+
+def bench_cuda_modes(
+    model: SMGeo, one: tuple, many: tuple, device: torch.device, runs: int, throughput_batch: int
+) -> dict:
+    """bf16 autocast and torch.compile (fp32 and bf16), each at batch 1 and batched."""
+    modes: dict[str, Any] = {}
+
+    def timed(m: torch.nn.Module, inputs: tuple, bf16: bool, label: str, warmup: int) -> dict:
+        def call() -> Any:
+            with torch.no_grad(), torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=bf16):
+                return m(*inputs)
+
+        return median_seconds(call, device, runs, warmup=warmup, label=label)
+
+    compiled = torch.compile(model, dynamic=False)
+    for label, m, bf16, warmup in (
+        ("bf16", model, True, 3),
+        ("compile_fp32", compiled, False, 5),
+        ("compile_bf16", compiled, True, 5),
+    ):
+        try:
+            one_t = timed(m, one, bf16, f"{label} batch 1", warmup)
+            many_t = timed(m, many, bf16, f"{label} batch {throughput_batch}", warmup)
+            modes[label] = {
+                "latency_batch1": one_t,
+                "throughput_pairs_per_s": throughput_batch / many_t["median_s"],
+            }
+        except Exception as exc:  # report a mode that does not work here instead of losing the others
+            modes[label] = {"error": f"{type(exc).__name__}: {exc}"[:500]}
+    return modes
+
+
+def environment(device: torch.device) -> dict:
+    info = {
+        "torch": torch.__version__,
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+        "cpu": platform.processor() or platform.machine(),
+    }
+    if device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+    else:
+        try:
+            for line in open("/proc/cpuinfo").read().splitlines():  # noqa: SIM115
+                if line.startswith("model name"):
+                    info["cpu"] = line.split(":", 1)[1].strip()
+                    break
+        except OSError:
+            pass
+    return info

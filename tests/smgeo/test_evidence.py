@@ -1,0 +1,169 @@
+"""The evidence commands: ablation bookkeeping, the pictures, and the speed benchmark (run on a tiny model)."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from smgeo.bench import count_flops, model_inputs, moe_dispatch, moe_tokens
+from smgeo.checkpoint import save_checkpoint
+from smgeo.cli import main
+from smgeo.commands.ablate import config_differences
+from smgeo.config import config_to_dict, load_config
+from smgeo.data.cvogl import read_records
+from smgeo.model import build_model
+from smgeo.moe import SparseMoE
+from smgeo.predictor import Predictor
+from smgeo.visualize import expert_usage, experts_figure, inspect
+from tests.smgeo.conftest import DATA_NAME
+
+SMALL = [
+    "data.num_workers=0",
+    "model.reference_size=128",
+    "model.query_size=[64, 64]",
+    "model.encoder.dim=32",
+    "model.encoder.num_heads=2",
+    "model.head.hidden=16",
+    "train.batch_size=2",
+    "train.epochs=1",
+    "train.max_steps=2",
+]
+
+
+def small_checkpoint(path: Path, *overrides: str) -> Path:
+    torch.manual_seed(0)
+    config = load_config("tiny", [*SMALL, *overrides])
+    return save_checkpoint(path, config, build_model(config.model).state_dict())
+
+
+def visualize(checkpoint: Path, data_root: Path, out_dir: Path, capsys, *extra: str) -> list[dict]:  # noqa: ANN001
+    args = ["visualize", "--checkpoint", str(checkpoint), "--data-root", str(data_root), "--data-name", DATA_NAME]
+    assert main([*args, "--out-dir", str(out_dir), "--device", "cpu", *extra]) == 0
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+
+def test_visualize_draws_the_prediction_and_one_expert_map_per_layer_and_view(tiny_dataset, tmp_path, capsys) -> None:
+    checkpoint = small_checkpoint(tmp_path / "m.pt", "model.encoder.num_layers=2")
+    written = visualize(checkpoint, tiny_dataset, tmp_path / "img", capsys, "--index", "0", "--index", "1")
+    records = read_records(tiny_dataset, DATA_NAME, "test")
+    assert [w["id"] for w in written] == [records[0].sample_id, records[1].sample_id]
+    for entry in written:
+        for key in ("prediction", "experts"):
+            with Image.open(entry[key]) as picture:
+                assert picture.format == "PNG" and picture.width > 600 and picture.height > 300
+        for view in ("query", "reference"):
+            assert len(entry["expert_usage"][view]) == 6 and sum(entry["expert_usage"][view]) == pytest.approx(1.0)
+        assert 0.0 <= entry["iou"] <= 1.0
+
+
+def test_expert_maps_cover_every_layer_and_the_grids_each_view_has(tiny_dataset, tmp_path) -> None:
+    from smgeo.data.cvogl import CVOGLDataset
+
+    sample = CVOGLDataset(tiny_dataset, DATA_NAME, "test").raw_sample(0)
+    full = Predictor(small_checkpoint(tmp_path / "full.pt", "model.encoder.num_layers=2"), device="cpu")
+    item = inspect(full, sample["query"], sample["reference"], sample["click"], list(sample["box"]))
+    assert len(item.choices) == 2
+    assert item.choices[0]["reference_fine"].shape == (8, 8) and item.choices[0]["query_fine"].shape == (4, 4)
+    assert len(experts_figure(item).axes) == 2 * 4
+    # The usage is the share of each view's cells (all layers and scales) per expert.
+    picks = torch.cat([torch.as_tensor(c[g]).flatten() for c in item.choices for g in ("query_fine", "query_coarse")])
+    expected = torch.bincount(picks, minlength=6).float() / picks.numel()
+    assert expert_usage(item)["query"] == pytest.approx(expected.tolist(), abs=1e-4)
+
+    blind = Predictor(small_checkpoint(tmp_path / "qa.pt", "model.query_agnostic=true"), device="cpu")
+    item = inspect(blind, sample["query"], sample["reference"], sample["click"])
+    assert set(item.choices[0]) == {"reference_fine", "reference_coarse"} and len(experts_figure(item).axes) == 2 * 2
+
+
+def test_a_dense_ffn_model_gets_its_prediction_picture_and_no_expert_map(tiny_dataset, tmp_path, capsys) -> None:
+    checkpoint = small_checkpoint(tmp_path / "dense.pt", "model.moe.ffn=dense")
+    [entry] = visualize(checkpoint, tiny_dataset, tmp_path / "img", capsys)
+    assert Path(entry["prediction"]).is_file() and "experts" not in entry
+
+
+def test_flop_counter_counts_a_matmul_as_two_flops_per_multiply_add() -> None:
+    layer = torch.nn.Linear(64, 32, bias=False)
+    assert count_flops(layer, (torch.zeros(10, 64),)) == 2 * 10 * 64 * 32
+
+
+def test_moe_bench_sees_the_real_tokens_and_both_dispatches_agree() -> None:
+    config = load_config("tiny", [*SMALL, "model.encoder.num_layers=2"])
+    model = build_model(config.model).eval()
+    inputs = model_inputs(config, 1, torch.device("cpu"))
+    captured = moe_tokens(model, inputs)
+    # reference 128 px: 8x8 fine + 4x4 coarse; query 64 px: 4x4 fine + 2x2 coarse
+    assert [args[0].shape[0] for args in captured] == [64 + 16 + 16 + 4] * 2
+    with torch.no_grad():
+        sparse = model(*inputs)["heatmap"]
+        with moe_dispatch(model, "dense") as layers:
+            assert len(layers) == 2 and all(m.dispatch == "dense" for m in layers)
+            dense = model(*inputs)["heatmap"]
+    assert all(m.dispatch == "sparse" for m in model.modules() if isinstance(m, SparseMoE))
+    torch.testing.assert_close(sparse, dense, rtol=1e-4, atol=1e-4)
+
+
+def test_bench_command_writes_latency_throughput_flops_and_ratios(tmp_path, capsys) -> None:
+    config_file = tmp_path / "small.yaml"
+    config_file.write_text(
+        "preset: tiny\nmodel:\n  reference_size: 128\n  query_size: [64, 64]\n  encoder: {dim: 32, num_heads: 2}\n"
+    )
+    out = tmp_path / "bench.json"
+    args = ["bench", "--configs", str(config_file), "--runs", "10", "--batch", "2", "--gemm-size", "256"]
+    assert main([*args, "--out", str(out), "--device", "cpu"]) == 0
+    report = json.loads(out.read_text())
+    result = report["models"][str(config_file)]
+    assert report["gemm"]["flops_per_s"] > 0 and report["gemm"]["runs"] == 10
+    assert result["reference_size"] == 128 and result["flops_per_pair"] > 1e6
+    assert result["latency_batch1"]["runs"] == 10 and result["throughput_pairs_per_s"] > 0
+    assert result["ratio_to_gemm_batch1"] == pytest.approx(
+        result["flops_per_pair"] / result["latency_batch1"]["median_s"] / report["gemm"]["flops_per_s"]
+    )
+    assert result["moe_layers"]["experts"] == 6 and result["moe_layers"]["top_k"] == 2
+    assert set(report["targets_met"][str(config_file)]) == {"moe_dense_over_sparse", "ratio_to_gemm"}
+    assert "cuda" not in result  # bf16 and torch.compile are measured on CUDA only
+    with pytest.raises(SystemExit, match="at least 10"):
+        main(["bench", "--runs", "3"])
+
+
+def test_config_differences_name_the_fields_that_differ() -> None:
+    base = config_to_dict(load_config("tiny"))
+    other = config_to_dict(load_config("tiny", ["train.epochs=3", "model.moe.router=shared", "train.out_dir=x"]))
+    assert config_differences(base, other) == [
+        "model.moe.router: expected 'view_specific', checkpoint has 'shared'",
+        "train.epochs: expected 10, checkpoint has 3",
+    ]
+
+
+def ablate(data_root: Path, out_dir: Path, out: Path, *extra: str) -> int:
+    sets = [item for field in SMALL for item in ("--set", field)]
+    args = ["ablate", "--data-root", str(data_root), "--data-name", DATA_NAME, *sets]
+    return main([*args, "--out-dir", str(out_dir), "--out", str(out), "--device", "cpu", *extra])
+
+
+def test_ablate_trains_each_variant_once_and_records_them_with_one_budget(tiny_dataset, tmp_path, capsys) -> None:
+    out = tmp_path / "ablation.json"
+    assert ablate(tiny_dataset, tmp_path / "runs", out, "--variants", "full,query_agnostic") == 0
+    first = json.loads(out.read_text())
+    assert set(first) == {"full", "query_agnostic", "budget", "data"}
+    assert first["budget"]["optimizer_steps"] == 2 and first["budget"]["batch_size"] == 2  # max_steps
+    assert first["data"]["name"] == DATA_NAME and first["data"]["pairs"]["test"] == 2
+    for name in ("full", "query_agnostic"):
+        assert {"acc@0.25", "acc@0.5", "mIoU", "center_px"} <= first[name].keys()
+        assert Path(first[name]["checkpoint"]) == tmp_path / "runs" / name / "model.pt"
+    capsys.readouterr()
+
+    # A second part of the ablation reuses what is trained and keeps what is recorded.
+    assert ablate(tiny_dataset, tmp_path / "runs", out, "--variants", "full,dense_ffn") == 0
+    printed = capsys.readouterr().out
+    assert "[full] reusing" in printed and "[dense_ffn] training" in printed
+    second = json.loads(out.read_text())
+    assert list(second) == ["full", "dense_ffn", "query_agnostic", "budget", "data"]
+    assert second["full"] == first["full"] and second["query_agnostic"] == first["query_agnostic"]
+    assert "| dense_ffn |" in printed
+
+    # A checkpoint trained with another budget is refused, naming the difference.
+    other = small_checkpoint(tmp_path / "other.pt", "train.epochs=7")
+    with pytest.raises(SystemExit, match="train.epochs: expected 1, checkpoint has 7"):
+        ablate(tiny_dataset, tmp_path / "runs", out, "--variants", "shared_router", "--reuse", f"shared_router={other}")
