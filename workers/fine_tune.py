@@ -1,0 +1,1 @@
+"""workers.fine_tune (gpu queue): fine-tune a team's model on its frozen reviewed labels."""

@@ -1,0 +1,1 @@
+"""workers.localize_target and workers.repredict_batch (gpu queue)."""

@@ -1,0 +1,1 @@
+"""workers.sweep (cpu queue, periodic)."""
