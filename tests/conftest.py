@@ -6,6 +6,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,9 @@ ROOT = Path(__file__).resolve().parents[1]
 class WorkerProcess:
     """A real `celery worker` subprocess consuming our queues, on the same database and broker as the tests."""
 
-    def __init__(self, queues: str = "gpu,cpu", extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, queues: str = "gpu,cpu", extra_env: dict[str, str] | None = None, extra_args: tuple[str, ...] = ()
+    ) -> None:
         from django.conf import settings
         from django.db import connection
 
@@ -49,6 +52,7 @@ class WorkerProcess:
             self.hostname,
             "--loglevel",
             "INFO",
+            *extra_args,
         ]
         self._log = self.log_path.open("w")
         self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
@@ -56,15 +60,19 @@ class WorkerProcess:
     def log(self) -> str:
         return self.log_path.read_text()
 
-    def wait_ready(self, timeout_s: float = 90.0) -> None:
+    def wait_ready(self, timeout_s: float = 90.0, by_ping: bool = True) -> None:
+        """Until the worker answers a ping through the broker (or, by_ping=False, says it is ready in its log)."""
         from config.celery_app import app
 
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the worker exited with {self.process.returncode}:\n{self.log()}")
-            if app.control.ping(destination=[self.hostname], timeout=0.5):
+            if by_ping and app.control.ping(destination=[self.hostname], timeout=0.5):
                 return
+            if not by_ping and " ready." in self.log():
+                return
+            time.sleep(0 if by_ping else 0.2)
         raise RuntimeError(f"the worker did not answer within {timeout_s}s:\n{self.log()}")
 
     def stop(self) -> None:
@@ -118,3 +126,63 @@ def broker_queues() -> Iterator[None]:
     yield
     for queue in ("gpu", "cpu"):
         drain_queue(queue, timeout_s=0.3)
+
+
+def wait_until(check, timeout_s: float = 60.0, every_s: float = 0.2, what: str = "the condition"):  # noqa: ANN001, ANN201
+    """Poll `check()` until it returns something truthy (returned), or fail after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(every_s)
+    raise AssertionError(f"{what} did not happen within {timeout_s:g} s")
+
+
+class RedisServer:
+    """A private redis-server on a free port, which a test may stop and start again (the shared one stays up)."""
+
+    def __init__(self) -> None:
+        import socket
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        import redis
+
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        client = redis.Redis.from_url(self.url)
+        wait_until(lambda: _answers(client), timeout_s=10, what=f"redis-server on port {self.port}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        self.process = None
+
+
+def _answers(client) -> bool:  # noqa: ANN001
+    try:
+        return bool(client.ping())
+    except Exception:
+        return False
+
+
+@contextmanager
+def use_broker(url: str) -> Iterator[None]:
+    """Send this process's Celery messages to `url` (connection pools rebuilt on the way in and out)."""
+    from config.celery_app import app
+
+    previous = app.conf.broker_url
+    app.conf.broker_url = url
+    app._after_fork()  # drops the cached connection and producer pools
+    try:
+        yield
+    finally:
+        app.conf.broker_url = previous
+        app._after_fork()

@@ -1,1 +1,482 @@
-"""workers.fine_tune (gpu queue): fine-tune a team's model on its frozen reviewed labels."""
+"""workers.fine_tune (gpu queue): fine-tune a team's model on its frozen reviewed labels.
+
+The run row (registry.TrainingRun) already holds the frozen snapshot: the label review ids and their hash. The task
+1. claims the run and loads the base version's checkpoint (through storage: it may live on S3);
+2. puts every drone image in train or val (the export's split with its test share folded into val; both splits
+   non-empty) and writes the labels in CVOGL layout with the export's writer (workers.exports.write_dataset);
+3. evaluates the base on val, fine-tunes from it (in this process, or `torchrun` across the GPUs it may use),
+   evaluates the new model on the same val split;
+4. registers the result through training_run_finish (lineage, metrics; auto-promote when the team allows it).
+Progress (epoch, step, loss, ETA) is written at most every PROGRESS_EVERY_S; a cancel is seen at the next write or
+check (at most PROGRESS_EVERY_S apart, between training steps and written labels). Every failure closes the run as
+failed with its reason; the team's active model is never touched here.
+
+Celery imports this module before Django is set up: the platform is imported when a task runs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+import yaml
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+
+from config.celery_app import app
+from smgeo.checkpoint import CheckpointError, load_checkpoint
+from smgeo.config import SMGeoConfig, config_to_dict, merge
+from smgeo.data.cvogl import SPLITS, CVOGLItem, CVOGLRecord, read_records, write_split
+from workers.exports import ExportError, Rasters, local_path, query_size_of, split_of, write_dataset
+
+if TYPE_CHECKING:
+    from localization.models import Review
+    from registry.models import ModelVersion, TrainingRun
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[1]
+PROGRESS_EVERY_S = 1.0
+LR_SCALE = 0.1  # no lr given: a tenth of the base config's (a full-size step would wash out what the base learnt)
+WARMUP_SHARE = 0.1  # warm-up: the base config's, but at most this share of the fine-tune's epochs
+# Read with getattr: the settings may not name them (then these defaults hold).
+SOFT_TIME_LIMIT_S = getattr(settings, "FINE_TUNE_SOFT_TIME_LIMIT_S", 24 * 3600)
+CLEANUP_S = 300  # after the soft limit: stop torchrun, record the failure
+WORKER_LOST = (
+    "the worker running this fine-tune stopped before it finished (killed, out of memory, or restarted); "
+    "nothing was registered: start a new run"
+)
+
+
+class FineTuneError(Exception):
+    """A fine-tune that cannot go on, with a reason the user can act on."""
+
+
+class FineTuneCancelled(Exception):
+    """Cancel was requested (or the run is gone) while the fine-tune ran."""
+
+
+# ------------------------------------------------------------------------------------------- dataset
+def fine_tune_splits(labels_per_image: Mapping[int, int]) -> dict[int, str]:
+    """train or val for every drone image ({drone image id: its label count}): the export's split (split_of) with
+    its test share folded into val, so that no drone image feeds both. When a split is left empty, the drone image
+    that costs the least moves over: the one with the fewest labels to val, the one with the most to train."""
+    if len(labels_per_image) < 2:
+        raise FineTuneError(
+            "fine-tuning needs labels on at least two drone images (one to train on, one to validate on); "
+            "this run's labels all come from one drone image"
+        )
+    splits = {image: "train" if split_of(image) == "train" else "val" for image in labels_per_image}
+    for empty, pick in (("val", min), ("train", max)):
+        if empty not in splits.values():
+            splits[pick(sorted(labels_per_image), key=labels_per_image.__getitem__)] = empty
+    return splits
+
+
+def write_fine_tune_dataset(
+    labels: list[Review],
+    splits: Mapping[int, str],
+    root: Path,
+    name: str,
+    query_size: tuple[int, int],
+    on_progress: Callable[[int, int], None],
+) -> dict[str, int]:
+    """Write the labels under root/name/ in CVOGL layout (the export's pairs), then re-split them by drone image
+    as `splits` says (test left empty). Returns the number of pairs per split."""
+    with ExitStack() as stack:
+        entries = write_dataset(labels, root, name, query_size, Rasters(stack), on_progress)
+    image_of = {entry["sample_id"]: entry["drone_image_id"] for entry in entries}
+    items: dict[str, list[CVOGLItem]] = {split: [] for split in SPLITS}
+    for split in SPLITS:
+        for record in read_records(root, name, split):
+            items[splits[image_of[record.sample_id]]].append(_written_item(record))
+    for split in SPLITS:
+        write_split(root, name, split, items[split])
+    return {split: len(items[split]) for split in SPLITS}
+
+
+def _written_item(record: CVOGLRecord) -> CVOGLItem:
+    """A CVOGL record as an item whose images are already written."""
+    return CVOGLItem(
+        sample_id=record.sample_id, query_file=record.query_file, query_image=None,
+        satellite_file=record.satellite_file, satellite_image=None, click=record.click, box=record.box,
+        category=record.category, polygon=record.polygon,
+    )  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------------- config
+def fine_tune_config(
+    base: SMGeoConfig,
+    params: Mapping[str, Any],
+    *,
+    data_root: Path,
+    data_name: str,
+    out_dir: Path,
+    train_pairs: int,
+    processes: int = 1,
+    loader_workers: int = 0,
+) -> SMGeoConfig:
+    """The base checkpoint's config with the run's epochs, batch size (per process, lowered so that every process
+    gets a whole batch of the `train_pairs`) and lr (None: LR_SCALE x the base's; min_lr keeps the base's ratio),
+    pointed at the written dataset and a scratch out_dir. loader_workers: DataLoader processes (0 in the Celery pool
+    process, which may not start children; torchrun's ranks may). Under torchrun every step is logged to
+    metrics.jsonl (the progress the task follows)."""
+    epochs = int(params["epochs"])
+    lr = float(params.get("lr") or base.train.lr * LR_SCALE)
+    batch_size = max(1, min(int(params["batch_size"]), math.ceil(train_pairs / processes)))
+    min_lr = lr * min(1.0, base.train.min_lr / base.train.lr)
+    train = {
+        "epochs": epochs, "batch_size": batch_size, "lr": lr, "min_lr": min_lr, "max_steps": None,
+        "warmup_epochs": min(base.train.warmup_epochs, WARMUP_SHARE * epochs),
+        "out_dir": str(out_dir), "log_every_steps": 1 if processes > 1 else base.train.log_every_steps,
+    }  # fmt: skip
+    data = {"data_root": str(data_root), "data_name": data_name, "num_workers": loader_workers}
+    return merge(base, {"train": train, "data": data})
+
+
+def gpus_to_use() -> int:
+    """The CUDA devices a fine-tune may use: all visible ones, or at most settings.FINE_TUNE_GPUS."""
+    visible = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    wanted = getattr(settings, "FINE_TUNE_GPUS", None)
+    return visible if wanted in (None, "") else max(0, min(visible, int(wanted)))
+
+
+# ------------------------------------------------------------------------------------------- progress
+class RunReporter:
+    """Progress of one run: the hooks smgeo's trainer calls (on_progress after every step and evaluation,
+    should_stop before every step) and the task's phases. Writes at most every PROGRESS_EVERY_S (a phase or a
+    val entry at once); each write also tells whether the worker must stop."""
+
+    def __init__(self, run_id: int, epochs: int = 0, log_every_steps: int = 1) -> None:
+        self.run_id, self.epochs, self.log_every_steps = run_id, epochs, log_every_steps
+        self.fields: dict[str, Any] = {}
+        self.history: list[dict[str, Any]] = []
+        self.log_lines: list[str] = []
+        self.last_write, self.stopping = -math.inf, False
+
+    def on_progress(self, report: dict[str, Any]) -> None:
+        """A trainer report: a train step (kept in the history as often as the trainer logs it) or a val entry."""
+        if report.get("kind") == "val":
+            self.history.append(report)
+            self.note(f"epoch {report['epoch']}: val acc@0.5 {report['acc@0.5']:.3f}, mIoU {report['mIoU']:.3f}")
+            self.write()
+        else:
+            self._on_step(report)
+
+    def _on_step(self, report: dict[str, Any]) -> None:
+        step, total, loss = report["step"], report["total_steps"], report["loss"]
+        if step % self.log_every_steps == 0 or step == total:
+            self.history.append(report)
+        epoch = report["epoch"] + 1  # the trainer counts epochs from 0; the run shows the one in progress from 1
+        self.fields = {"epoch": epoch, "step": step, "total_steps": total, "loss": loss, "eta_s": report.get("eta_s")}
+        self.fields["message"] = f"training: epoch {epoch}/{self.epochs}, step {step}/{total}, loss {loss:.4f}"
+        self.write(throttled=True)
+
+    def should_stop(self) -> bool:
+        self.write(throttled=True)
+        return self.stopping
+
+    def phase(self, message: str) -> None:
+        """A new phase: its message is written at once; FineTuneCancelled when the worker must stop."""
+        self.note(message)
+        self.fields["message"] = message
+        self.write()
+        if self.stopping:
+            raise FineTuneCancelled
+
+    def note(self, line: str) -> None:
+        self.log_lines.append(f"{time.strftime('%H:%M:%S')} {line}\n")
+
+    def dataset_progress(self, done: int, total: int) -> None:
+        self.fields["message"] = f"writing the dataset: {done}/{total} labels"
+        self.write(throttled=done not in (0, total))
+        if self.stopping:
+            raise FineTuneCancelled
+
+    def write(self, throttled: bool = False) -> None:
+        from registry.training_runs import training_run_progress
+
+        now = time.monotonic()
+        if throttled and now - self.last_write < PROGRESS_EVERY_S:
+            return
+        self.last_write = now
+        stop = training_run_progress(
+            run_id=self.run_id, history=self.history, log_text="".join(self.log_lines), **self.fields
+        )
+        self.stopping = self.stopping or stop
+        self.fields, self.history, self.log_lines = {}, [], []
+
+
+# ------------------------------------------------------------------------------------------- training
+def train_in_process(config: SMGeoConfig, base_path: str, reporter: RunReporter) -> Path | None:
+    """Fine-tune in this process (one GPU, or the CPU); the inference checkpoint of the best epoch on val, or
+    None when cancelled."""
+    from smgeo.training import train
+
+    result = train(config, hooks=reporter, init_from=base_path)
+    if result.status == "cancelled":
+        return None
+    if result.model_checkpoint is None:
+        raise FineTuneError("training ended without a checkpoint (no evaluation on val ran)")
+    return result.model_checkpoint
+
+
+def torchrun_command(processes: int, config_path: Path, base_path: str, out_dir: Path) -> list[str]:
+    """`torchrun --standalone --nproc_per_node N -m smgeo train ...` (as `python -m torch.distributed.run`, which is
+    what the torchrun script runs: the worker's own interpreter, whatever PATH says)."""
+    return [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}",
+        "-m", "smgeo", "train", "--config", str(config_path), "--init-from", base_path, "--out-dir", str(out_dir),
+    ]  # fmt: skip
+
+
+def train_with_torchrun(
+    config: SMGeoConfig, base_path: str, reporter: RunReporter, processes: int, work: Path
+) -> Path | None:
+    """Fine-tune with DDP across `processes` GPUs in a torchrun subprocess, following its metrics.jsonl for
+    progress and stopping it on cancel. The inference checkpoint, or None when cancelled."""
+    config_path, out_dir = work / "config.yaml", Path(config.train.out_dir)
+    config_path.write_text(yaml.safe_dump(config_to_dict(config)))
+    command = torchrun_command(processes, config_path, base_path, out_dir)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    output_path = work / "torchrun.log"
+    with output_path.open("wb") as output:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            entries = follow_jsonl(out_dir / "metrics.jsonl")
+            while process.poll() is None:
+                for entry in next(entries):
+                    reporter.on_progress(entry)
+                if reporter.should_stop():
+                    return None
+                time.sleep(PROGRESS_EVERY_S / 2)
+            for entry in next(entries):
+                reporter.on_progress(entry)
+        finally:
+            stop_process_group(process)
+    if process.returncode != 0:
+        tail = output_path.read_text(errors="replace")[-1500:]
+        raise FineTuneError(f"torchrun on {processes} GPUs exited with status {process.returncode}:\n{tail}")
+    if not (out_dir / "model.pt").is_file():
+        raise FineTuneError("torchrun finished without writing a model checkpoint")
+    return out_dir / "model.pt"
+
+
+def follow_jsonl(path: Path) -> Iterator[list[dict[str, Any]]]:
+    """Each next(): the entries appended to a JSON-lines file since the last call (a line still being written waits)."""
+    offset = 0
+    while True:
+        entries = []
+        if path.is_file():
+            with path.open("rb") as handle:
+                handle.seek(offset)
+                for line in handle:
+                    if not line.endswith(b"\n"):
+                        break
+                    offset += len(line)
+                    entries.append(json.loads(line))
+        yield entries
+
+
+def stop_process_group(process: subprocess.Popen, grace_s: float = 30.0) -> None:
+    """SIGTERM a subprocess's whole group (torchrun and its ranks), SIGKILL it when it has not exited in time."""
+    if process.poll() is not None:
+        return
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+            process.wait(timeout=grace_s)
+            return
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def val_metrics(checkpoint: str | Path, config: SMGeoConfig) -> dict[str, float]:
+    """A checkpoint's metrics on the val split of the written dataset (CUDA when present), as smgeo's
+    evaluate_checkpoint computes them but without DataLoader workers: a Celery pool process may not start any."""
+    from torch.utils.data import DataLoader
+
+    from smgeo.data.cvogl import CVOGLDataset
+    from smgeo.distributed import DistributedContext
+    from smgeo.evaluation import evaluate
+    from smgeo.predictor import Predictor
+
+    predictor, data = Predictor(checkpoint), config.data
+    dataset = CVOGLDataset(data.data_root, data.data_name, "val", predictor.transform, frame_size=data.frame_size)
+    loader = DataLoader(dataset, batch_size=config.train.batch_size, num_workers=0)
+    context = DistributedContext(0, 1, 0, predictor.device)
+    metrics, _ = evaluate(predictor.model, loader, context, frame_size=data.frame_size)
+    return metrics
+
+
+# ------------------------------------------------------------------------------------------- the task
+@app.task(
+    name="workers.fine_tune",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=SOFT_TIME_LIMIT_S,
+    time_limit=SOFT_TIME_LIMIT_S + CLEANUP_S,
+)
+def fine_tune(self: Any, run_id: int) -> dict[str, Any]:
+    """Run one training run: claim it, fine-tune, register the result; a missing or taken run is skipped.
+
+    acks_late + reject_on_worker_lost: a worker killed mid-run gives the message back. Its redelivery (same task
+    id) fails the run with WORKER_LOST instead of starting over, since a crash that kills the worker (out of memory)
+    would come back on every retry; a copy the broker sent again while the first still runs is left alone."""
+    from registry import training_runs
+
+    task_id = self.request.id or ""
+    if _redelivered(run_id, task_id):
+        if _running_elsewhere(task_id, self.request.hostname or ""):
+            return {"run": run_id, "status": "skipped"}
+        training_runs.training_run_fail(run_id=run_id, error=WORKER_LOST)
+        return {"run": run_id, "status": "failed"}
+    run = training_runs.training_run_claim(run_id=run_id, task_id=task_id)
+    if run is None:
+        return {"run": run_id, "status": "skipped"}
+    try:
+        version = _fine_tune(run)
+    except FineTuneCancelled:
+        training_runs.training_run_mark_cancelled(run_id=run_id)
+        return {"run": run_id, "status": "cancelled"}
+    except Exception as exc:  # every failure is recorded on the run, with its reason
+        reason, expected = failure_reason(exc), isinstance(exc, FineTuneError | ExportError)
+        log.log(
+            logging.WARNING if expected else logging.ERROR, "run %s failed: %s", run_id, reason, exc_info=not expected
+        )
+        training_runs.training_run_fail(run_id=run_id, error=reason)
+        return {"run": run_id, "status": "failed"}
+    finally:
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()  # the worker goes on serving localizations on this GPU
+    if version is None:
+        return {"run": run_id, "status": "cancelled"}
+    return {"run": run_id, "status": "succeeded", "version": version.id}
+
+
+def _fine_tune(run: TrainingRun) -> ModelVersion | None:
+    """Steps 1-4 of the module docstring for a claimed run; the registered version (None: cancelled meanwhile)."""
+    from registry.training_runs import training_run_finish
+
+    reporter = RunReporter(run.id, epochs=int(run.params["epochs"]))
+    reporter.phase(f"loading the base version {run.base_version.name}")
+    labels = _frozen_labels(run)
+    splits = fine_tune_splits(Counter(label.target.drone_image_id for label in labels))
+    with local_path(run.base_version.checkpoint) as base_path, tempfile.TemporaryDirectory(prefix="smgeo-ft-") as tmp:
+        base = _load_base(run.base_version, base_path)
+        config, processes = _write_dataset(run, labels, splits, base, Path(tmp), reporter)
+        reporter.phase("evaluating the base version on val")
+        base_metrics = val_metrics(base_path, config)
+        reporter.phase(_training_message(config, processes, base_metrics))
+        if processes > 1:
+            checkpoint = train_with_torchrun(config, base_path, reporter, processes, Path(tmp))
+        else:
+            checkpoint = train_in_process(config, base_path, reporter)
+        if checkpoint is None:
+            raise FineTuneCancelled
+        reporter.phase("evaluating the fine-tuned model on val")
+        new_metrics = val_metrics(checkpoint, config)
+        reporter.phase(f"registering (val acc@0.5 {base_metrics['acc@0.5']:.3f} -> {new_metrics['acc@0.5']:.3f})")
+        return training_run_finish(
+            run_id=run.id, checkpoint_path=checkpoint, base_metrics=base_metrics, new_metrics=new_metrics
+        )
+
+
+def _frozen_labels(run: TrainingRun) -> list[Review]:
+    """The run's frozen labels; FineTuneError when some were deleted since (the snapshot no longer holds)."""
+    from registry.selectors import labels_by_review_ids
+
+    labels, frozen = list(labels_by_review_ids(run.dataset_label_ids)), len(run.dataset_label_ids)
+    if len(labels) != frozen:
+        raise FineTuneError(
+            f"{frozen - len(labels)} of the {frozen} labels frozen for this run were deleted since it was started; "
+            "start a new run"
+        )
+    return labels
+
+
+def _write_dataset(
+    run: TrainingRun,
+    labels: list[Review],
+    splits: Mapping[int, str],
+    base: SMGeoConfig,
+    work: Path,
+    reporter: RunReporter,
+) -> tuple[SMGeoConfig, int]:
+    """Write the dataset under work/data; the fine-tune config for it, and the number of GPUs to train on."""
+    name = f"team_{run.team_id}_run_{run.id}"
+    reporter.phase(f"writing the dataset: {len(labels)} labels")
+    query_size = query_size_of(config_to_dict(base))
+    counts = write_fine_tune_dataset(labels, splits, work / "data", name, query_size, reporter.dataset_progress)
+    reporter.note(f"dataset: {counts['train']} train / {counts['val']} val pairs from {len(splits)} drone images")
+    gpus = gpus_to_use()
+    config = fine_tune_config(
+        base, run.params, data_root=work / "data", data_name=name, out_dir=work / "out", train_pairs=counts["train"],
+        processes=max(gpus, 1), loader_workers=base.data.num_workers if gpus > 1 else 0,
+    )  # fmt: skip
+    reporter.log_every_steps = config.train.log_every_steps
+    return config, gpus
+
+
+def _load_base(version: ModelVersion, path: str) -> SMGeoConfig:
+    """The base checkpoint's config; FineTuneError naming the version when the file is not a usable checkpoint."""
+    try:
+        return load_checkpoint(path)["config"]
+    except (OSError, CheckpointError) as exc:
+        raise FineTuneError(f"the base version {version.name!r} could not be loaded: {exc}") from exc
+
+
+def _training_message(config: SMGeoConfig, processes: int, base_metrics: Mapping[str, float]) -> str:
+    where = f"{processes} GPUs (torchrun)" if processes > 1 else "1 GPU" if processes else "the CPU"
+    train = config.train
+    return (f"training on {where}: base val acc@0.5 {base_metrics['acc@0.5']:.3f}; {train.epochs} epochs, "
+            f"batch size {train.batch_size}, lr {train.lr:g}")  # fmt: skip
+
+
+def failure_reason(exc: BaseException) -> str:
+    """The run's error text: ours as they are, the others named."""
+    if isinstance(exc, FineTuneError | ExportError):
+        return str(exc)
+    if isinstance(exc, SoftTimeLimitExceeded):
+        return f"the fine-tune ran longer than its time limit ({SOFT_TIME_LIMIT_S / 3600:g} h) and was stopped"
+    if isinstance(exc, torch.cuda.OutOfMemoryError):
+        return "the GPU ran out of memory: start a new run with a smaller batch_size"
+    return f"the fine-tune failed unexpectedly ({type(exc).__name__}: {exc})"
+
+
+def _redelivered(run_id: int, task_id: str) -> bool:
+    """Whether this task already claimed the run once: the message came back after its worker was lost."""
+    from core.models import JobStatus
+    from registry.models import TrainingRun
+
+    return bool(task_id) and TrainingRun.objects.filter(id=run_id, status=JobStatus.RUNNING, task_id=task_id).exists()
+
+
+def _running_elsewhere(task_id: str, hostname: str) -> bool:
+    """Whether another worker process still runs this task id (the broker gave the message out again while the
+    first worker still held it, e.g. past Redis's visibility timeout)."""
+    active = app.control.inspect(timeout=1.0).active() or {}
+    me = (hostname, os.getpid())
+    return any(
+        task.get("id") == task_id and (task.get("hostname"), task.get("worker_pid")) != me
+        for tasks in active.values()
+        for task in tasks
+    )

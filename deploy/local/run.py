@@ -102,6 +102,9 @@ def main() -> int:
             "local@%h",
             "--loglevel",
             "INFO",
+            "--beat",  # the periodic sweep (nothing waits forever); one beat per deployment
+            "--schedule",
+            str(VAR / "celerybeat-schedule"),
         ],
     }
     # Children share our process group, so the terminal's Ctrl-C reaches them too; we then wait for them.

@@ -18,6 +18,6 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = tuple(Queue(name, Exchange(name), routing_key=name) for name in QUEUES)
 
 
-def enqueue(task_name: str, *args: object, **kwargs: object) -> str:
-    """Send a task by name to the queue its route names; returns the Celery task id."""
-    return app.send_task(task_name, args=args, kwargs=kwargs).id
+def enqueue(task_name: str, *args: object, task_id: str | None = None, **kwargs: object) -> str:
+    """Send a task by name to the queue its route names (with `task_id` when given); returns the Celery task id."""
+    return app.send_task(task_name, args=args, kwargs=kwargs, task_id=task_id).id

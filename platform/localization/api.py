@@ -17,9 +17,11 @@ from rest_framework.routers import DefaultRouter
 from accounts.models import Role
 from accounts.permissions import require_role
 from core.errors import Conflict, InvalidInput, NotFound
-from localization import review_services, selectors, services
+from localization import batch_services, review_services, selectors, services
 from localization.models import Prediction, Review, Target, TargetStatus
 from localization.serializers import (
+    PredictionBatchCreateSerializer,
+    PredictionBatchSerializer,
     PredictionSerializer,
     ReviewConflictSerializer,
     ReviewCreateSerializer,
@@ -184,6 +186,39 @@ class ReviewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
         return Response(ReviewSerializer(review).data, status=201)
 
 
+class PredictionBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Re-predict a mission's targets (or some) with a chosen model version, to compare versions on the same clicks.
+    The targets keep their status and current prediction; the batch's predictions are listed with ?batch=<id>."""
+
+    serializer_class = PredictionBatchSerializer
+    filterset_fields = ["mission", "status"]
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        return selectors.prediction_batches_for(self.request.user)
+
+    @extend_schema(request=PredictionBatchCreateSerializer, responses={201: PredictionBatchSerializer})
+    def create(self, request: Request) -> Response:
+        """Queue a re-prediction (reviewers and admins); progress and status on the returned batch."""
+        body = PredictionBatchCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        mission = missions_for(request.user).filter(id=data["mission"]).first()
+        if mission is None:
+            raise InvalidInput(f"mission: no mission {data['mission']} among your teams'", field="mission")
+        batch = batch_services.prediction_batch_create(
+            mission=mission, model_version_id=data["model_version"], target_ids=data["target_ids"], by=request.user
+        )
+        return Response(PredictionBatchSerializer(batch).data, status=201)
+
+    @extend_schema(request=None, responses=PredictionBatchSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str) -> Response:
+        """Queued: cancelled at once; running: the worker stops after the target it is on; finished: 409."""
+        batch = batch_services.prediction_batch_cancel(batch=self.get_object(), by=request.user)
+        return Response(PredictionBatchSerializer(batch).data)
+
+
 def _idempotency_key(request: Request, in_body: str | None) -> str | None:
     """The Idempotency-Key header, or the idempotency_key field; both given must agree."""
     in_header = request.headers.get("Idempotency-Key")
@@ -201,6 +236,7 @@ def register(router: DefaultRouter) -> None:
     router.register("targets", TargetViewSet, basename="target")
     router.register("predictions", PredictionViewSet, basename="prediction")
     router.register("reviews", ReviewViewSet, basename="review")
+    router.register("prediction-batches", PredictionBatchViewSet, basename="prediction-batch")
 
 
 extra_urlpatterns: list = []

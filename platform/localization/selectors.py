@@ -9,7 +9,7 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.selectors import team_ids_for
 from core.errors import InvalidInput, NotFound
-from localization.models import Prediction, Review, Target, TargetStatus
+from localization.models import Prediction, PredictionBatch, Review, Target, TargetStatus
 from registry.models import ModelVersion
 
 TARGET_RELATED = ("created_by", "prediction__model_version", "last_review__reviewer")
@@ -74,5 +74,13 @@ def reviews_for(user: AbstractBaseUser) -> QuerySet[Review]:
     return (
         Review.objects.filter(target__mission__team_id__in=team_ids_for(user))
         .select_related("reviewer")
+        .order_by("-created_at", "-id")
+    )
+
+
+def prediction_batches_for(user: AbstractBaseUser) -> QuerySet[PredictionBatch]:
+    return (
+        PredictionBatch.objects.filter(mission__team_id__in=team_ids_for(user))
+        .select_related("model_version", "created_by")
         .order_by("-created_at", "-id")
     )

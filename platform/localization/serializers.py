@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.urls import reverse
 from rest_framework import serializers
 
-from localization.models import Prediction, Review, Target, TargetStatus
+from localization.models import Prediction, PredictionBatch, Review, Target, TargetStatus
 
 FINITE = {"invalid": "must be a finite number (NaN and infinity are refused)"}
 
@@ -126,3 +126,27 @@ class ReviewConflictSerializer(serializers.Serializer):
     current_status = serializers.ChoiceField(choices=TargetStatus.choices)
     latest_review = serializers.DictField(allow_null=True, help_text="id, reviewer, decision, status_after, created_at")
     your_request = serializers.DictField(help_text="the request body, unchanged, so the UI can re-apply it")
+
+
+class PredictionBatchSerializer(serializers.ModelSerializer):
+    model_version_name = serializers.CharField(source="model_version.name", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    predictions_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PredictionBatch
+        fields = [
+            "id", "mission", "model_version", "model_version_name", "target_ids", "status", "progress", "message",
+            "error", "cancel_requested", "predictions_url", "created_by", "created_at", "started_at", "finished_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_predictions_url(self, batch: PredictionBatch) -> str:
+        """The batch's predictions (GET /api/v1/predictions/?batch=<id>)."""
+        return f"{reverse('prediction-list')}?batch={batch.pk}"
+
+
+class PredictionBatchCreateSerializer(serializers.Serializer):
+    mission = serializers.IntegerField(min_value=1)
+    model_version = serializers.IntegerField(min_value=1)
+    target_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, default=list)

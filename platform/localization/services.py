@@ -6,8 +6,9 @@ Every status change goes through `transitions.advance`. Work is enqueued by task
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -20,7 +21,7 @@ from accounts.permissions import require_role
 from config.celery_app import enqueue
 from core.errors import Conflict, InvalidInput, NotFound
 from localization import inputs
-from localization.models import Prediction, PredictionBatch, Target
+from localization.models import Prediction, PredictionBatch, Target, TargetStatus
 from localization.selectors import targets_for
 from localization.transitions import Event, advance, can
 from registry.models import ModelVersion
@@ -77,16 +78,22 @@ def target_retry(*, target_id: int, by: AbstractBaseUser) -> Target:
     return target
 
 
-def target_claim(*, target_id: int) -> Target | None:
+def target_claim(*, target_id: int, task_id: str = "") -> Target | None:
     """For the worker: take a queued target (queued -> running), with its images, mission and team joined in.
-    None when the row is gone, not queued, or locked by another worker claiming it right now."""
+    A redelivered task (the same task id: its worker died, or it is retrying) takes its own running target over.
+    None when the row is gone, in another status, or locked by another worker claiming it right now."""
     with transaction.atomic():
         target = Target.objects.select_for_update(skip_locked=True).filter(pk=target_id).first()
-        if target is None or not can(Event.CLAIM, target.status):
+        if target is None:
             return None
-        advance(target, Event.CLAIM)
+        redelivered = bool(task_id) and target.status == TargetStatus.RUNNING and target.task_id == task_id
+        if not redelivered and not can(Event.CLAIM, target.status):
+            return None
+        if not redelivered:
+            advance(target, Event.CLAIM)
         target.started_at, target.attempts, target.error = timezone.now(), target.attempts + 1, ""
-        target.save(update_fields=["status", "started_at", "attempts", "error", "updated_at"])
+        target.task_id = task_id or target.task_id
+        target.save(update_fields=["status", "started_at", "attempts", "error", "task_id", "updated_at"])
         # relations in a fresh query (a locking query's joins may show rows as they were before a racing commit)
         target = Target.objects.select_related(*CLAIM_RELATED).get(pk=target_id)
     return target
@@ -200,10 +207,47 @@ def _enqueue_localize(target_id: int) -> None:
 
 
 def _send_localize(target_id: int) -> None:
-    try:
-        task_id = enqueue(LOCALIZE_TASK, target_id)
-    except Exception as exc:  # the broker is down: say so on the target instead of leaving it queued forever
-        logger.exception("could not enqueue %s for target %s", LOCALIZE_TASK, target_id)
-        target_fail(target_id=target_id, error=f"the job queue did not accept the job ({exc}); retry later")
-        return
+    """Send the localize task with a task id written on the target first (a redelivered task recognises its own
+    target by it). A broker that is down leaves the target queued: the sweep sends it once the broker is back."""
+    task_id = str(uuid.uuid4())
     Target.objects.filter(pk=target_id).update(task_id=task_id)
+    try:
+        enqueue(LOCALIZE_TASK, target_id, task_id=task_id)
+    except Exception:  # any broker or connection error: the click is stored, and nothing is lost
+        logger.exception("could not enqueue %s for target %s; the sweep will send it", LOCALIZE_TASK, target_id)
+
+
+def targets_sweep(*, queued_after_s: float, running_after_s: float, max_attempts: int) -> dict[str, int]:
+    """For the periodic sweep: send again the targets still queued after `queued_after_s` (their message was lost,
+    or the broker was down at click time), and requeue the targets running for longer than `running_after_s` (their
+    worker vanished) — or fail them once claimed `max_attempts` times. Returns how many of each."""
+    now = timezone.now()
+    counts = {"resent": 0, "requeued": 0, "failed": 0}
+    stale_queued = Target.objects.filter(
+        status=TargetStatus.QUEUED, updated_at__lt=now - timedelta(seconds=queued_after_s)
+    )
+    for target_id in stale_queued.values_list("id", flat=True):
+        cutoff = now - timedelta(seconds=queued_after_s)
+        with transaction.atomic():
+            target = (
+                Target.objects.select_for_update(skip_locked=True)
+                .filter(pk=target_id, status=TargetStatus.QUEUED, updated_at__lt=cutoff)
+                .first()
+            )
+            if target is None:
+                continue
+            target.save(update_fields=["updated_at"])  # the next sweep waits a full period for this message
+            _enqueue_localize(target.id)
+        counts["resent"] += 1
+    stale_running = Target.objects.filter(
+        status=TargetStatus.RUNNING, started_at__lt=now - timedelta(seconds=running_after_s)
+    ).values_list("id", flat=True)
+    for target_id in stale_running:
+        reason = f"its worker stopped answering (running for more than {running_after_s:g} s)"
+        target = target_requeue(
+            target_id=target_id, reason=reason, updated_before=now - timedelta(seconds=running_after_s),
+            max_attempts=max_attempts,
+        )  # fmt: skip
+        if target is not None:
+            counts["failed" if target.status == TargetStatus.FAILED else "requeued"] += 1
+    return counts

@@ -161,4 +161,6 @@ class TrainingRunCreateSerializer(_TeamScoped):
     )
     epochs = serializers.IntegerField(help_text="1..200")
     batch_size = serializers.IntegerField(default=8, help_text="1..256")
-    lr = serializers.FloatField(required=False, allow_null=True, help_text="default: the base config's")
+    lr = serializers.FloatField(
+        required=False, allow_null=True, help_text="default: a tenth of the base config's learning rate"
+    )

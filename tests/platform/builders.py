@@ -18,7 +18,7 @@ from accounts.models import Team
 from localization.models import Prediction, Review, Target, TargetStatus
 from missions.georef import Georef
 from missions.models import Basemap, DroneImage, Mission
-from registry.models import ModelVersion
+from registry.models import ModelVersion, TrainingRun
 
 _counter = itertools.count(1)
 
@@ -247,3 +247,39 @@ def write_geotiff(
         dataset.write(pixels)
         dataset.build_overviews([2, 4], rasterio.enums.Resampling.average)
     return path
+
+
+DEMO_CHECKPOINT = Path(__file__).resolve().parents[2] / "checkpoints" / "smgeo-tiny-synthetic.pt"
+
+
+def make_demo_model_version(team: Team | None = None, name: str = "smgeo-tiny-synthetic") -> ModelVersion:
+    """The committed demo checkpoint (tiny preset: 256 px reference, 128 px query) registered through the registry
+    service, as `manage.py register_model` leaves it (team None: a shared version)."""
+    from registry.services import model_version_register_file
+
+    version, _ = model_version_register_file(path=DEMO_CHECKPOINT, name=name, team=team)
+    return version
+
+
+def make_training_run(
+    team: Team,
+    base_version: ModelVersion,
+    by: object,
+    *,
+    epochs: int = 1,
+    batch_size: int = 8,
+    lr: float | None = None,
+) -> TrainingRun:
+    """A queued run on the team's reviewed labels frozen now, as training_run_create leaves it but not enqueued
+    (for tests that run the worker task in-process)."""
+    from registry.selectors import dataset_snapshot
+
+    label_ids, digest = dataset_snapshot(team.id)
+    return TrainingRun.objects.create(
+        team=team,
+        base_version=base_version,
+        params={"epochs": epochs, "batch_size": batch_size, "lr": lr},
+        dataset_label_ids=label_ids,
+        dataset_hash=digest,
+        created_by=by,
+    )

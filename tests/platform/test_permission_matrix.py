@@ -24,6 +24,7 @@ from rest_framework.test import APIClient
 from accounts.models import Membership
 from core.models import JobStatus
 from exports.models import ExportJob
+from localization.models import PredictionBatch
 from registry.models import ModelActivation, TrainingRun
 from tests.platform.builders import (
     checkpoint_bytes,
@@ -88,6 +89,9 @@ def build_world(tmp_path: Path) -> World:
         team=s.team, base_version=version, status=JobStatus.SUCCEEDED, params={"epochs": 1}
     )
     export = ExportJob.objects.create(mission=s.mission, status=JobStatus.SUCCEEDED, created_by=s.operator)
+    batch = PredictionBatch.objects.create(
+        mission=s.mission, model_version=version, status=JobStatus.SUCCEEDED, created_by=s.reviewer
+    )
     export.file.save("export.zip", ContentFile(b"PK\x05\x06" + b"\0" * 18))
     tile = morecantile.tms.get("WebMercatorQuad").tile(*_centre_lonlat(basemap), 16)
     ids = {
@@ -101,6 +105,7 @@ def build_world(tmp_path: Path) -> World:
         "version": version.id,
         "run": run.id,
         "export": export.id,
+        "batch": batch.id,
         "membership": Membership.objects.get(user=s.operator).id,
         "tile_x": tile.x,
         "tile_y": tile.y,
@@ -223,6 +228,15 @@ CASES = [
     Case("GET", "/api/v1/exports/{export}/", MEMBERS_READ),
     Case("GET", "/api/v1/exports/{export}/download/", MEMBERS_READ),
     Case("POST", "/api/v1/exports/{export}/cancel/", (U, CONFLICT, CONFLICT, CONFLICT, MISSING)),
+    Case("GET", "/api/v1/prediction-batches/", LIST),
+    Case(
+        "POST",
+        "/api/v1/prediction-batches/",
+        (U, FORBID, NEW, NEW, BAD),
+        lambda w: {"mission": w.ids["mission"], "model_version": w.ids["version"]},
+    ),
+    Case("GET", "/api/v1/prediction-batches/{batch}/", MEMBERS_READ),
+    Case("POST", "/api/v1/prediction-batches/{batch}/cancel/", (U, FORBID, CONFLICT, CONFLICT, MISSING)),
     Case("GET", "/tiles/{basemap}/16/{tile_x}/{tile_y}.png", MEMBERS_READ),
 ]
 
@@ -268,6 +282,18 @@ def _template(path: str) -> str:
     }
     for old, new in replacements.items():
         path = path.replace(old, new)
-    for name in ("team", "mission", "basemap", "drone", "target", "prediction", "review", "version", "run", "export"):
+    for name in (
+        "team",
+        "mission",
+        "basemap",
+        "drone",
+        "target",
+        "prediction",
+        "review",
+        "version",
+        "run",
+        "export",
+        "batch",
+    ):
         path = path.replace("{" + name + "}", "{id}")
     return path

@@ -93,7 +93,12 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL)
-CELERY_BROKER_TRANSPORT_OPTIONS = env.json("CELERY_BROKER_TRANSPORT_OPTIONS", default={})
+# visibility_timeout: a message taken by a worker that vanished (host lost, SIGKILL of the whole worker) comes back
+# after this many seconds; longer than any acks_late task runs. A killed pool process gives it back at once.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 7200,
+    **env.json("CELERY_BROKER_TRANSPORT_OPTIONS", default={}),
+}
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = CELERY_BROKER_TRANSPORT_OPTIONS
 CELERY_TASK_DEFAULT_QUEUE = "cpu"
 # Task name -> queue. The platform enqueues by name (config.celery_app.enqueue); only workers/ defines the tasks.
@@ -111,6 +116,28 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# A request never waits long on a broker that is down: the click is stored, and the sweep sends it later.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.25, "interval_max": 0.5}
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # acks_late tasks: a worker holds only the message it works on
+
+# Localization (workers.localize_target): the ground a model reference covers (the window around the drone's GPS,
+# unless the model version's config names its own `data.reference_extent_m`), time limit and retries.
+LOCALIZE_REFERENCE_EXTENT_M = env.float("LOCALIZE_REFERENCE_EXTENT_M", default=307.2)  # 1024 px at 0.3 m
+LOCALIZE_SOFT_TIME_LIMIT_S = env.int("LOCALIZE_SOFT_TIME_LIMIT_S", default=120)
+LOCALIZE_MAX_RETRIES = env.int("LOCALIZE_MAX_RETRIES", default=3)
+BATCH_SOFT_TIME_LIMIT_S = env.int("BATCH_SOFT_TIME_LIMIT_S", default=3600)
+MODEL_CACHE_DIR = env.str("MODEL_CACHE_DIR", default=str(VAR_DIR / "model-cache"))
+# The sweep (workers.sweep, every SWEEP_EVERY_S): targets still queued after SWEEP_QUEUED_AFTER_S are sent again;
+# targets running past the localization time limit are sent again, or failed after SWEEP_MAX_ATTEMPTS claims.
+SWEEP_EVERY_S = env.float("SWEEP_EVERY_S", default=30.0)
+SWEEP_QUEUED_AFTER_S = env.float("SWEEP_QUEUED_AFTER_S", default=60.0)
+SWEEP_MAX_ATTEMPTS = env.int("SWEEP_MAX_ATTEMPTS", default=3)
+# Fine-tuning (workers.fine_tune): past the soft limit the run fails with the reason; GPUs one fine-tune may use
+# (default: every visible one; more than one trains with torchrun DDP).
+FINE_TUNE_SOFT_TIME_LIMIT_S = env.int("FINE_TUNE_SOFT_TIME_LIMIT_S", default=24 * 3600)
+FINE_TUNE_GPUS = env.int("FINE_TUNE_GPUS", default=None)
+CELERY_BEAT_SCHEDULE = {"sweep": {"task": "workers.sweep", "schedule": SWEEP_EVERY_S}}
 
 # Health check: how long /healthz waits for a worker to answer a ping.
 HEALTHZ_WORKER_TIMEOUT_S = env.float("HEALTHZ_WORKER_TIMEOUT_S", default=1.0)
