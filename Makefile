@@ -1,5 +1,5 @@
 # The two commands a newcomer needs: `make run` and `make test`. Both create/update .venv/ first.
-.PHONY: run test venv lint
+.PHONY: run test venv lint bench
 
 run: venv
 	.venv/bin/python deploy/local/run.py
@@ -12,3 +12,8 @@ venv:
 
 lint: venv
 	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+
+# Benchmarks (numbers for docs/results/, never pass/fail on time): the model, then the platform end to end.
+bench: venv
+	.venv/bin/smgeo bench --out docs/results/bench_model.json
+	bash deploy/local/test.sh -m bench tests/benchmarks -s

@@ -209,8 +209,8 @@ def pool_children(worker: WorkerProcess) -> list[int]:
 
 
 def test_a_pool_process_killed_mid_task_gives_the_click_back_and_it_ends_predicted(mission, worker) -> None:  # noqa: ANN001
-    # A worker that searches in small windows (about 50 of them over the basemap): a task that lasts seconds.
-    slow = WorkerProcess(queues="gpu", extra_env={"LOCALIZE_REFERENCE_EXTENT_M": "60"})
+    # A worker that searches in small windows (about 25 of them over the basemap): a task that lasts seconds.
+    slow = WorkerProcess(queues="gpu", extra_env={"LOCALIZE_REFERENCE_EXTENT_M": "90"})
     try:
         slow.wait_ready()
         DroneImage.objects.filter(id=mission.drone_images[1].id).update(gps_lat=None, gps_lon=None)
