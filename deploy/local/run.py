@@ -102,10 +102,20 @@ def main() -> int:
             "local@%h",
             "--loglevel",
             "INFO",
-            "--beat",  # the periodic sweep (nothing waits forever); one beat per deployment
+        ],
+        # the periodic sweep (nothing waits forever); one beat per deployment
+        "beat": [
+            PYTHON,
+            "-m",
+            "celery",
+            "--app",
+            "workers.app",
+            "beat",
             "--schedule",
             str(VAR / "celerybeat-schedule"),
-        ],
+            "--loglevel",
+            "INFO",
+        ],  # fmt: skip
     }
     # Children share our process group, so the terminal's Ctrl-C reaches them too; we then wait for them.
     processes = [subprocess.Popen(cmd, env=env, cwd=ROOT) for cmd in commands.values()]
