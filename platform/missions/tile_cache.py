@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import rasterio
 from django.conf import settings
 from PIL import Image
 from rasterio.enums import Resampling
@@ -39,6 +40,12 @@ class OpenCog:
     reader: Reader
     indexes: tuple[int, ...]
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def close(self) -> None:
+        """Close the Reader and its dataset; safe from any thread (see `_open_dataset`)."""
+        with self.lock:
+            self.reader.close()
+            self.reader.dataset.close()
 
 
 _open: OrderedDict[str, OpenCog] = OrderedDict()
@@ -72,13 +79,12 @@ def open_cog(basemap: Basemap) -> OpenCog:
     cog = _open_reader(basemap)
     with _guard:
         if key in _open:  # another thread opened it meanwhile
-            cog.reader.close()
+            cog.close()
             return _open[key]
         _open[key] = cog
         while len(_open) > MAX_OPEN:
             _, oldest = _open.popitem(last=False)
-            with oldest.lock:
-                oldest.reader.close()
+            oldest.close()
     return cog
 
 
@@ -87,18 +93,27 @@ def clear() -> None:
     with _guard:
         while _open:
             _, cog = _open.popitem()
-            with cog.lock:
-                cog.reader.close()
+            cog.close()
 
 
 def _open_reader(basemap: Basemap) -> OpenCog:
     path = local_cog(basemap)
     try:
-        reader = Reader(str(path))
+        dataset = _open_dataset(path)
     except RasterioIOError:  # the local copy vanished or is damaged: fetch it again once
         path.unlink(missing_ok=True)
-        reader = Reader(str(local_cog(basemap)))
-    return OpenCog(reader, tile_indexes(reader.dataset))
+        path = local_cog(basemap)
+        dataset = _open_dataset(path)
+    reader = Reader(str(path), dataset=dataset)
+    return OpenCog(reader, tile_indexes(dataset))
+
+
+def _open_dataset(path: Path) -> rasterio.DatasetReader:
+    """Open a COG under a GDAL environment that ends here. Opened without one, a dataset enters its own
+    thread-local environment and can then be closed only by the thread that opened it: the web server's
+    threads and the LRU eviction close Readers other threads opened."""
+    with rasterio.Env():
+        return rasterio.open(path)
 
 
 def cache_dir() -> Path:

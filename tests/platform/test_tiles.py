@@ -159,3 +159,19 @@ def test_readers_are_cached_per_process() -> None:
     first = tile_cache.open_cog(basemap)
     client.get(_tile_url(basemap, MARKER_ZOOM - 1, marked.tile.x // 2, marked.tile.y // 2))
     assert tile_cache.open_cog(basemap) is first
+
+
+def test_a_reader_opened_by_one_thread_closes_from_another() -> None:
+    """The web server's threads open Readers; the LRU eviction and clear() may close them from any thread."""
+    import threading
+
+    setup = team_setup()
+    basemap, marked = _ready_utm_basemap(setup, 256)
+    opened = []
+    opener = threading.Thread(target=lambda: opened.append(tile_cache.open_cog(basemap)))
+    opener.start()
+    opener.join()
+    tile_cache.clear()
+    assert opened[0].reader.dataset.closed
+    response = client_for(setup.operator).get(_tile_url(basemap, MARKER_ZOOM, marked.tile.x, marked.tile.y))
+    assert response.status_code == 200  # reopened on the next tile
