@@ -11,6 +11,7 @@ from smgeo import __version__
 # name -> one-line help. Each `smgeo.commands.<name>` module has `add_arguments(parser)` and `run(args) -> int`.
 COMMANDS = {
     "synth": "write a deterministic synthetic cross-view dataset in the CVOGL layout",
+    "mission": "write a synthetic field mission: georeferenced basemap PNGs and drone JPEGs with EXIF GPS",
     "train": "train or fine-tune on a CVOGL-layout dataset (DDP under torchrun)",
     "eval": "evaluate a checkpoint on a CVOGL-layout split with the location-aware CVOGL protocol",
     "predict": "localize one click of a drone image in a satellite image",

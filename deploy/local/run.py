@@ -1,5 +1,9 @@
-"""The run command (`make run`): migrate, seed the demo logins, then serve the web app on 127.0.0.1:8000 and
-run one Celery worker on both queues. Ctrl-C stops everything it started; running it again is safe.
+"""The run command (`make run`): migrate, seed the demo (logins, a synthetic mission, the demo model), then serve
+the web app on 127.0.0.1:8000 and run one Celery worker on both queues. Ctrl-C stops everything it started; running
+it again is safe. Once /healthz answers it prints the logins and the demo mission's address again.
+
+The demo mission's files are written once by `smgeo mission` into var/demo-mission/ (the platform never imports
+smgeo); `manage.py seed_demo` uploads them through the platform's services and registers the demo checkpoint.
 
 Broker: CELERY_BROKER_URL when set; else Redis at REDIS_URL when it answers; else an embedded broker
 (kombu's filesystem transport under var/broker/) that needs no server.
@@ -12,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -19,6 +24,8 @@ ROOT = Path(__file__).resolve().parents[2]
 VAR = Path(os.environ.get("VAR_DIR", ROOT / "var"))
 PYTHON = sys.executable
 HOST, PORT = "127.0.0.1", int(os.environ.get("PORT", "8000"))
+DEMO_MISSION = VAR / "demo-mission"
+DEMO_CHECKPOINT = ROOT / "checkpoints" / "smgeo-tiny-synthetic.pt"
 
 
 def redis_answers(url: str) -> bool:
@@ -56,6 +63,30 @@ def broker_environment() -> dict[str, str]:
     }
 
 
+def seed_demo(manage: list[str], env: dict[str, str]) -> str:
+    """Write the demo mission's files once (a folder with mission.json is complete: it is written last), then seed
+    the database; returns what seed_demo printed (the logins and the mission's address)."""
+    if not (DEMO_MISSION / "mission.json").is_file():
+        command = [PYTHON, "-m", "smgeo.cli", "mission", "--out", str(DEMO_MISSION), "--scenes", "1", "--seed", "0"]
+        subprocess.run(command, env=env, cwd=ROOT, check=True)
+    options = ["--mission-dir", str(DEMO_MISSION), "--checkpoint", str(DEMO_CHECKPOINT)]
+    seeded = subprocess.run(
+        [*manage, "seed_demo", *options, "--base-url", f"http://{HOST}:{PORT}"],
+        env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    print(seeded.stdout, end="")
+    seeded.check_returncode()
+    return seeded.stdout
+
+
+def healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status == 200
+    except OSError:  # not listening yet, or 503 (HTTPError) while the worker starts
+        return False
+
+
 def port_free(host: str, port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex((host, port)) != 0
@@ -83,7 +114,7 @@ def main() -> int:
     env.update(broker_environment())
     manage = [PYTHON, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput"], env=env, cwd=ROOT, check=True)
-    subprocess.run([*manage, "seed_demo"], env=env, cwd=ROOT, check=True)
+    demo = seed_demo(manage, env)
 
     commands = {
         "web": [*manage, "runserver", f"{HOST}:{PORT}", "--noreload"],
@@ -119,9 +150,16 @@ def main() -> int:
     }
     # Children share our process group, so the terminal's Ctrl-C reaches them too; we then wait for them.
     processes = [subprocess.Popen(cmd, env=env, cwd=ROOT) for cmd in commands.values()]
-    print(f"SMGeo Platform on http://{HOST}:{PORT}/  (health: http://{HOST}:{PORT}/healthz). Ctrl-C stops it.")
+    health = f"http://{HOST}:{PORT}/healthz"
+    print(f"SMGeo Platform on http://{HOST}:{PORT}/  (health: {health}). Ctrl-C stops it.")
+    print("Starting the web app and the worker; /healthz answers 503 until both are up, then the logins follow.")
+    ready, next_check = False, time.monotonic()
     try:
         while all(proc.poll() is None for proc in processes):
+            if not ready and time.monotonic() >= next_check:
+                ready, next_check = healthy(health), time.monotonic() + 2.0  # each 503 is a log line: not too often
+                if ready:  # the logins again, below the servers' start-up logs
+                    print(f"\nReady: the web app and the worker answer.\n{demo}", flush=True)
             time.sleep(0.5)
         failed = [name for name, proc in zip(commands, processes, strict=True) if proc.poll() is not None]
         print(f"ERROR: {', '.join(failed)} exited; stopping the rest", file=sys.stderr)

@@ -66,6 +66,22 @@ class ReviewFilter(django_filters.FilterSet):
         fields = ["target", "mission", "reviewer", "decision"]
 
 
+MAX_WAIT_S = 30.0
+
+
+def _wait_seconds(value: str | None) -> float:
+    """`?wait=` as seconds in [0, MAX_WAIT_S]; InvalidInput for anything else."""
+    if value in (None, ""):
+        return 0.0
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise InvalidInput(f"wait must be a number of seconds, not {value!r}", field="wait") from None
+    if not 0 <= seconds <= MAX_WAIT_S:
+        raise InvalidInput(f"wait must be between 0 and {MAX_WAIT_S:g} seconds", field="wait")
+    return seconds
+
+
 class TargetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Clicks in drone images to localize on a basemap, newest first, each with its current prediction and latest
     review. Team members create and retry them; the localization runs in the background."""
@@ -87,6 +103,23 @@ class TargetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return Response(TargetDetailSerializer(target, context=self.get_serializer_context()).data, status=status)
 
     @extend_schema(
+        parameters=[
+            OpenApiParameter("changed_from", str, description="long poll: the status you know (with `wait`)"),
+            OpenApiParameter("wait", float, description=f"long poll: answer as soon as the status differs from "
+                             f"`changed_from`, or after this many seconds (at most {MAX_WAIT_S:g})"),
+        ]
+    )  # fmt: skip
+    def retrieve(self, request: Request, pk: str) -> Response:
+        """A target with its prediction and review history. With `?changed_from=queued&wait=20` the answer comes as soon
+        as the target leaves that status (a long poll: the page sees the box the moment the worker saves it)."""
+        target = self.get_object()
+        wait_s = _wait_seconds(request.query_params.get("wait"))
+        known = request.query_params.get("changed_from")
+        if wait_s and known:
+            selectors.target_wait_for_change(target_id=target.pk, known_status=known, timeout_s=wait_s)
+        return self.detail_of(target)
+
+    @extend_schema(
         request=TargetCreateSerializer,
         parameters=[IDEMPOTENCY_HEADER],
         responses={201: TargetDetailSerializer, 200: OpenApiResponse(TargetDetailSerializer, "an idempotent repeat")},
@@ -100,6 +133,7 @@ class TargetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             by=request.user, drone_image_id=data["drone_image"], basemap_id=data["basemap"],
             click_x=data["click_x"], click_y=data["click_y"], label=data["label"],
             search_window=data.get("search_window"), model_version_id=data.get("model_version"),
+            search_window_lonlat=data.get("search_window_lonlat"),
             idempotency_key=_idempotency_key(request, data.get("idempotency_key")),
         )  # fmt: skip
         return self.detail_of(target, status=201 if created else 200)
@@ -112,7 +146,10 @@ class TargetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return self.detail_of(target)
 
     @extend_schema(
-        parameters=[OpenApiParameter("mission", int, required=True)],
+        parameters=[
+            OpenApiParameter("mission", int, required=True),
+            OpenApiParameter("after", int, description="skip to the target after this one (wraps round)"),
+        ],
         responses={200: TargetDetailSerializer, 204: OpenApiResponse(description="nothing left to review")},
     )
     @action(detail=False, methods=["get"], url_path="next-review", filterset_class=None)
@@ -125,7 +162,12 @@ class TargetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         if mission is None:
             raise NotFound("not found")
         require_role(request.user, mission.team_id, Role.REVIEWER, "use the review queue")
-        target = selectors.target_next_for_review(user=request.user, mission_id=mission.id)
+        after = request.query_params.get("after", "")
+        if after and not after.isdigit():
+            raise InvalidInput("after must be a target id", field="after")
+        target = selectors.target_next_for_review(
+            user=request.user, mission_id=mission.id, after_id=int(after) if after else None
+        )
         if target is None:
             return Response(status=204)
         return Response(TargetDetailSerializer(target, context=self.get_serializer_context()).data)
@@ -178,7 +220,7 @@ class ReviewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
             review = review_services.review_create(
                 by=request.user, target_id=data["target"], decision=data["decision"],
                 final_box=data.get("final_box"), candidate=data.get("candidate"), comment=data["comment"],
-                expected_status=data.get("expected_status"),
+                expected_status=data.get("expected_status"), final_box_lonlat=data.get("final_box_lonlat"),
             )  # fmt: skip
         except Conflict as conflict:
             conflict.extra["your_request"] = _plain(request.data)

@@ -13,6 +13,7 @@ from accounts.models import Role
 from accounts.permissions import require_role
 from core.errors import Conflict, InvalidInput
 from core.models import JobStatus
+from localization.lonlat_boxes import lonlat_box_to_pixels, one_of
 from localization.models import Target
 from localization.pixels import check_box, check_box_inside, check_click, finite
 from localization.selectors import model_versions_visible_to
@@ -55,6 +56,7 @@ def target_fields(
     label: str,
     search_window: Sequence[float] | None,
     model_version_id: int | None,
+    search_window_lonlat: Sequence[float] | None = None,
 ) -> dict[str, object]:
     """The validated fields of a new target; InvalidInput naming the first bad field."""
     drone_image = _drone_image(by, drone_image_id)
@@ -65,8 +67,11 @@ def target_fields(
     basemap = _basemap(by, basemap_id, drone_image)
     x, y = check_click(click_x, click_y, width=drone_image.width, height=drone_image.height)
     window = None
+    one_of(search_window, search_window_lonlat, "search_window")
     if search_window is not None:
         window = check_box_inside(search_window, "search_window", width=basemap.width, height=basemap.height)
+    elif search_window_lonlat is not None:
+        window = lonlat_box_to_pixels(search_window_lonlat, "search_window_lonlat", basemap)
     label = (label or "").strip()
     if len(label) > MAX_LABEL:
         raise InvalidInput(f"label is longer than {MAX_LABEL} characters", field="label")

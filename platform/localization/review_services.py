@@ -15,6 +15,7 @@ from django.db import transaction
 from accounts.models import Role
 from accounts.permissions import require_role
 from core.errors import Conflict, InvalidInput, PermissionDenied
+from localization.lonlat_boxes import lonlat_box_to_pixels, one_of
 from localization.models import Prediction, Review, Target, TargetStatus
 from localization.pixels import check_box_inside
 from localization.selectors import target_get
@@ -35,6 +36,7 @@ def review_create(
     candidate: int | None = None,
     comment: str = "",
     expected_status: str | None = None,
+    final_box_lonlat: Sequence[float] | None = None,
 ) -> Review:
     """A decision on a target; the target moves along it. `expected_status` is the status the reviewer saw: when
     the target has moved on since, or another reviewer decided first, Conflict (409) names the latest review."""
@@ -43,6 +45,9 @@ def review_create(
     if role == Role.REVIEWER and target.created_by_id == by.pk:
         raise PermissionDenied("you created this target, so another reviewer or a team admin must review it")
     event = _event(decision)
+    one_of(final_box, final_box_lonlat, "final_box")
+    if final_box_lonlat is not None:
+        final_box = lonlat_box_to_pixels(final_box_lonlat, "final_box_lonlat", target.basemap)
     final_box = _check_box_input(event, final_box, candidate, target)
     comment = _check_comment(comment)
     expected = _check_expected(expected_status)

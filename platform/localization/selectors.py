@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -40,10 +41,27 @@ def target_get(*, user: AbstractBaseUser, target_id: int, field: str | None = No
     return target
 
 
-def target_next_for_review(*, user: AbstractBaseUser, mission_id: int) -> Target | None:
-    """The oldest predicted target of the mission that the user did not create (the reviewer queue)."""
+def target_next_for_review(*, user: AbstractBaseUser, mission_id: int, after_id: int | None = None) -> Target | None:
+    """The oldest predicted target of the mission that the user did not create (the reviewer queue). With
+    `after_id` (a skipped target), the next one after it in the queue, wrapping round to the oldest."""
     candidates = targets_with_history(user).filter(mission_id=mission_id, status=TargetStatus.PREDICTED)
-    return candidates.exclude(created_by=user).order_by("created_at", "id").first()
+    queue = candidates.exclude(created_by=user).order_by("created_at", "id")
+    after = Target.objects.filter(id=after_id).values("created_at").first() if after_id else None
+    if after is None:
+        return queue.first()
+    later = Q(created_at__gt=after["created_at"]) | Q(created_at=after["created_at"], id__gt=after_id)
+    return queue.filter(later).first() or queue.first()
+
+
+def target_wait_for_change(*, target_id: int, known_status: str, timeout_s: float, every_s: float = 0.02) -> str:
+    """Block until the target's status differs from `known_status` (or `timeout_s` passes); the status then. One
+    indexed one-column query per `every_s`: far cheaper than a client re-fetching the whole target."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        status = Target.objects.filter(id=target_id).values_list("status", flat=True).first()
+        if status != known_status or time.monotonic() >= deadline:
+            return status
+        time.sleep(every_s)
 
 
 def target_model_version(target: Target) -> ModelVersion | None:

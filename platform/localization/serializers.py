@@ -99,6 +99,9 @@ class TargetCreateSerializer(serializers.Serializer):
     click_y = serializers.FloatField(error_messages=FINITE, help_text="drone-image pixels from the top")
     label = serializers.CharField(required=False, allow_blank=True, default="")
     search_window = box_field(required=False, allow_null=True, help_text="[x1, y1, x2, y2] basemap pixels")
+    search_window_lonlat = box_field(
+        required=False, allow_null=True, help_text="or [west, south, east, north] degrees, as drawn on the map"
+    )
     model_version = serializers.IntegerField(required=False, allow_null=True, help_text="empty: the active version")
     idempotency_key = serializers.CharField(
         required=False, allow_blank=True, help_text="or the Idempotency-Key header: a repeat returns the first target"
@@ -109,6 +112,9 @@ class ReviewCreateSerializer(serializers.Serializer):
     target = serializers.IntegerField()
     decision = serializers.ChoiceField(choices=Review.Decision.choices)
     final_box = box_field(required=False, allow_null=True, help_text="for correct: [x1, y1, x2, y2] basemap pixels")
+    final_box_lonlat = box_field(
+        required=False, allow_null=True, help_text="or for correct: [west, south, east, north] degrees, as drawn"
+    )
     candidate = serializers.IntegerField(
         required=False, allow_null=True, help_text="for correct: the index of one of the prediction's candidates"
     )

@@ -44,6 +44,7 @@ def target_create(
     search_window: Sequence[float] | None = None,
     model_version_id: int | None = None,
     idempotency_key: str | None = None,
+    search_window_lonlat: Sequence[float] | None = None,
 ) -> tuple[Target, bool]:
     """A queued target (click in drone-image pixels, window in basemap pixels), localized in the background;
     returns (target, created). A repeat with an idempotency key `by` already used returns the first target."""
@@ -52,7 +53,7 @@ def target_create(
         return inputs.same_click(existing, key, drone_image_id, basemap_id, click_x, click_y), False
     fields = inputs.target_fields(
         by=by, drone_image_id=drone_image_id, basemap_id=basemap_id, click_x=click_x, click_y=click_y, label=label,
-        search_window=search_window, model_version_id=model_version_id,
+        search_window=search_window, model_version_id=model_version_id, search_window_lonlat=search_window_lonlat,
     )  # fmt: skip
     try:
         with transaction.atomic():

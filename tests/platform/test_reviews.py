@@ -172,6 +172,9 @@ def test_the_review_queue_gives_the_oldest_predicted_target_i_did_not_create() -
     client = client_for(setup.reviewer)
     first = client.get(queue)
     assert first.status_code == 200 and first.json()["id"] == oldest.id and first.json()["prediction"]
+    assert client.get(f"{queue}&after={oldest.id}").json()["id"] == newer.id  # N: skip to the next one
+    assert client.get(f"{queue}&after={newer.id}").json()["id"] == oldest.id  # ... wrapping round
+    assert client.get(f"{queue}&after=x").json()["field"] == "after"
     review(setup.reviewer, oldest, "approve")
     assert client.get(queue).json()["id"] == newer.id
     review(setup.reviewer, newer, "reject")
@@ -267,3 +270,22 @@ def test_a_reviewer_waits_for_the_one_holding_the_target_and_then_sees_its_decis
     thread.join(timeout=30)
     assert responses[0].status_code == 409 and responses[0].json()["current_status"] == "approved"
     assert list(Review.objects.filter(target=target).values_list("decision", flat=True)) == ["approve"]
+
+
+@pytest.mark.django_db
+def test_a_correction_drawn_on_the_map_in_lonlat_becomes_the_pixel_box_that_holds_it() -> None:
+    setup = team_setup()
+    target = make_predicted_target(setup.mission, by=setup.operator)
+    georef = Georef.of(target.basemap)
+    west, south, east, north = georef.bounds_lonlat([110, 125, 150, 160])
+    response = review(setup.reviewer, target, "correct", final_box_lonlat=[west, south, east, north])
+    assert response.status_code == 201, response.json()
+    assert response.json()["final_box"] == pytest.approx([110, 125, 150, 160], abs=1.0)
+    both = review(
+        setup.reviewer, target, "correct", final_box=[1, 1, 2, 2], final_box_lonlat=[west, south, east, north]
+    )
+    assert both.status_code == 400 and "not both" in both.json()["detail"]
+    for bad, problem in (([east, south, west, north], "west < east"), ([0, 0, 1, 1], "does not overlap")):
+        refused = review(setup.reviewer, target, "correct", final_box_lonlat=bad)
+        assert refused.status_code == 400 and problem in refused.json()["detail"], refused.json()
+    assert Review.objects.filter(target=target).count() == 1

@@ -1,6 +1,7 @@
 """POST/GET /api/v1/targets/: clicking a target, what is refused, listing, detail, retry, who may do what."""
 
 import threading
+import time
 
 import pytest
 from django.db import connection
@@ -13,6 +14,8 @@ from rest_framework.test import APIClient
 from localization import api as localization_api
 from localization import services
 from localization.models import Target
+from missions.georef import Georef
+from missions.models import Basemap
 from tests.conftest import drain_queue
 from tests.platform.factories import client_for, make_mission, team_setup
 from tests.platform.localization_fixtures import (
@@ -252,3 +255,44 @@ def test_the_schema_describes_every_localization_route_without_errors() -> None:
         assert route in schema["paths"], route
     assert "Idempotency-Key" in str(schema["paths"]["/api/v1/targets/"]["post"]["parameters"])
     assert "409" in schema["paths"]["/api/v1/reviews/"]["post"]["responses"]
+
+
+@pytest.mark.django_db
+def test_a_search_window_drawn_on_the_map_in_lonlat_is_cut_to_the_basemap_in_pixels() -> None:
+    setup = team_setup()
+    basemap = Basemap.objects.get(id=click_body(setup)["basemap"])
+    west, south, east, north = Georef.of(basemap).bounds_lonlat([200, 100, 600, 500])
+    inside = client_for(setup.operator).post(URL, click_body(setup, search_window_lonlat=[west, south, east, north]))
+    assert inside.status_code == 201, inside.json()
+    assert inside.json()["search_window"] == pytest.approx([200, 100, 600, 500], abs=1.0)
+    spill = Georef.of(basemap).bounds_lonlat([0, 0, 1000, 800])
+    past_edges = [spill[0] - 0.01, spill[1] - 0.01, spill[2] + 0.01, spill[3] + 0.01]
+    cut = client_for(setup.operator).post(URL, click_body(setup, search_window_lonlat=past_edges))
+    assert cut.status_code == 201 and cut.json()["search_window"] == [0, 0, 1000, 800]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_long_poll_answers_as_soon_as_the_status_changes() -> None:
+    setup = team_setup()
+    target = make_target(setup.mission, by=setup.operator)
+    client = client_for(setup.operator)
+    url = f"{URL}{target.id}/"
+
+    def predict_later() -> None:
+        time.sleep(0.4)
+        Target.objects.filter(id=target.id).update(status="running")
+        connection.close()
+
+    threading.Thread(target=predict_later).start()
+    started = time.monotonic()
+    changed = client.get(url, {"changed_from": "queued", "wait": 10})
+    waited = time.monotonic() - started
+    assert changed.status_code == 200 and changed.json()["status"] == "running"
+    assert 0.35 < waited < 3, waited  # as soon as it changed, not after the whole wait
+    started = time.monotonic()
+    unchanged = client.get(url, {"changed_from": "running", "wait": 0.3})
+    assert unchanged.json()["status"] == "running" and time.monotonic() - started >= 0.3
+    assert client.get(url, {"changed_from": "queued", "wait": 10}).json()["status"] == "running"  # differs already
+    for bad in ("soon", "-1", "31"):
+        refused = client.get(url, {"changed_from": "queued", "wait": bad})
+        assert refused.status_code == 400 and refused.json()["field"] == "wait"

@@ -4,6 +4,8 @@ from pathlib import Path
 
 import environ
 
+from .storage import *  # noqa: F403 - STORAGES: media on the local filesystem or S3 (storage.py)
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 env = environ.Env()
 
@@ -34,10 +36,12 @@ INSTALLED_APPS = [
     "exports",
     "health",
     "demo",
+    "frontend",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.security_headers.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -47,6 +51,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "missions-page"
+LOGOUT_REDIRECT_URL = "login"
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
@@ -121,6 +128,20 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.25, "interval_max": 0.5}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # acks_late tasks: a worker holds only the message it works on
 
+# The cache, shared by every web process: the log-in throttle counts failed log-ins here (accounts/login_throttle.py).
+# Redis at REDIS_URL unless CACHE_URL names another; `make run` (local settings) keeps it in memory.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env.str("CACHE_URL", default=REDIS_URL),
+        "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="smgeo"),
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},  # a cache that is down never stalls a request
+    }
+}
+# Log-in throttling: this many failed log-ins for a username from one address within the window answer 429.
+LOGIN_FAILURES_ALLOWED = env.int("LOGIN_FAILURES_ALLOWED", default=5)
+LOGIN_FAILURE_WINDOW_S = env.int("LOGIN_FAILURE_WINDOW_S", default=15 * 60)
+
 # Localization (workers.localize_target): the ground a model reference covers (the window around the drone's GPS,
 # unless the model version's config names its own `data.reference_extent_m`), time limit and retries.
 LOCALIZE_REFERENCE_EXTENT_M = env.float("LOCALIZE_REFERENCE_EXTENT_M", default=307.2)  # 1024 px at 0.3 m
@@ -187,6 +208,8 @@ LOGGING = {
     "loggers": {"numexpr": {"level": "WARNING"}},
 }
 
-# The demo login `make run` creates on a first run (local development only).
+# The demo logins `make run` creates on a first run (local development only): the admin (also the Django
+# superuser) and the users `operator` and `reviewer`, who share DEMO_PASSWORD.
 DEMO_ADMIN_USERNAME = env.str("DEMO_ADMIN_USERNAME", default="admin")
 DEMO_ADMIN_PASSWORD = env.str("DEMO_ADMIN_PASSWORD", default="smgeo-admin")
+DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="smgeo-demo")

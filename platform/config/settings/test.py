@@ -1,6 +1,7 @@
 """Settings for the test suite: PostgreSQL and Redis from the environment (the test command sets both)."""
 
 import tempfile
+import uuid
 
 from .base import *  # noqa: F403
 from .base import env
@@ -10,3 +11,5 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=tempfile.mkdtemp(prefix="smgeo-test-media-"))
 DATABASES = {"default": env.db_url("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/smgeo")}
 DATABASES["default"]["CONN_MAX_AGE"] = 0
+# Real Redis, under keys of this test process only (they expire with the throttle's window).
+CACHES["default"]["KEY_PREFIX"] = f"smgeo-test-{uuid.uuid4().hex[:12]}"  # noqa: F405

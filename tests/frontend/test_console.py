@@ -1,0 +1,278 @@
+"""The "Models & team" page in a real browser: model versions (activate, roll back), fine-tuning runs (start, live
+progress, curves, cancel, metrics before/after) and members and roles, as an admin and as a reviewer."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import Membership, Role
+from core.models import JobStatus
+from registry.models import ModelActivation, TrainingRun
+from registry.services import model_version_activate_unchecked
+from registry.training_runs import training_run_mark_cancelled, training_run_progress
+from tests.conftest import drain_queue
+from tests.frontend.conftest import log_in, screenshot
+from tests.platform.builders import labelled_target, make_basemap, make_drone_image, make_model_version
+from tests.platform.factories import add_member, make_user, team_setup
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+METRICS = {"acc@0.25": 0.6, "acc@0.5": 0.4, "mIoU": 0.35, "center_px": 21.5}
+
+
+def team_with_versions():  # noqa: ANN201
+    """team_setup() with v1 then v2 activated in turn (so v1 is what a rollback returns to) and a third, v3."""
+    setup = team_setup()
+    setup.v1 = make_model_version(setup.team, "v1")
+    setup.v2 = make_model_version(setup.team, "v2", parent=setup.v1)
+    setup.v3 = make_model_version(setup.team, "v3", parent=setup.v2)
+    for version in (setup.v1, setup.v2):
+        model_version_activate_unchecked(version=version, team=setup.team, by=setup.admin)
+    return setup
+
+
+def open_console(page, live_server, user, query: str = "") -> None:  # noqa: ANN001
+    page.on("dialog", lambda dialog: dialog.accept())  # the confirmations of activate, roll back, cancel, remove
+    log_in(page, live_server.url, user.username)
+    page.goto(f"{live_server.url}/console/{query}")
+    page.locator("#versions tr[data-version]").first.wait_for()
+
+
+def active_row(page):  # noqa: ANN001, ANN201
+    return page.locator("#versions tr:has(.active-marker)")
+
+
+def run_history() -> list[dict]:
+    """What the fine-tune worker writes: train steps (loss) and one val entry per epoch (metrics)."""
+    train = [
+        {"kind": "train", "epoch": s // 30, "step": s, "total_steps": 120, "loss": 2 / s} for s in (10, 20, 40, 50)
+    ]
+    val = [{"kind": "val", "epoch": e, "step": 30 * (e + 1), **METRICS} for e in (0, 1)]
+    return [*train[:2], val[0], *train[2:], val[1]]
+
+
+def make_run(setup, **fields: object) -> TrainingRun:  # noqa: ANN001
+    values = {
+        "team": setup.team, "base_version": setup.v2, "params": {"epochs": 4, "batch_size": 8, "lr": None},
+        "dataset_label_ids": [11, 12, 13], "dataset_hash": "ab" * 32, "created_by": setup.admin, **fields,
+    }  # fmt: skip
+    return TrainingRun.objects.create(**values)
+
+
+def test_an_admin_activates_a_version_and_rolls_back(live_server, page) -> None:  # noqa: ANN001
+    setup = team_with_versions()
+    open_console(page, live_server, setup.admin)
+    assert re.search(rf"\?team={setup.team.id}\b", page.url)  # the team is remembered in the address
+    assert active_row(page).get_attribute("data-version") == str(setup.v2.id)
+    assert "50.0 %" in page.inner_text(f"#versions tr[data-version='{setup.v3.id}']")  # acc@0.5 of the version
+    assert "from v2" in page.inner_text(f"#versions tr[data-version='{setup.v3.id}']")  # its parent
+    page.click(f"#versions tr[data-version='{setup.v3.id}'] button.activate")
+    page.locator(f"#versions tr[data-version='{setup.v3.id}'] .active-marker").wait_for()
+    assert active_row(page).count() == 1
+    setup.team.refresh_from_db()
+    assert setup.team.active_model_id == setup.v3.id
+    assert ModelActivation.objects.filter(team=setup.team).latest("id").activated_by == setup.admin
+    rollback = page.locator("#rollback")
+    rollback.filter(has_text="Roll back to v2").wait_for()
+    rollback.click()
+    page.locator(f"#versions tr[data-version='{setup.v2.id}'] .active-marker").wait_for()
+    setup.team.refresh_from_db()
+    assert setup.team.active_model_id == setup.v2.id
+    assert ModelActivation.objects.filter(team=setup.team).latest("id").reason == "rollback"
+    page.locator("#rollback").filter(has_text="Roll back to v1").wait_for()  # the history goes further back
+    page.locator(".toast.success").filter(has_text="v2 is active again").wait_for()
+    screenshot(page, "console-versions")
+
+
+def test_a_reviewer_sees_models_runs_and_members_read_only_and_the_api_refuses_them(live_server, page) -> None:  # noqa: ANN001
+    setup = team_with_versions()
+    make_run(setup, status=JobStatus.RUNNING, step=5, total_steps=50, started_at=timezone.now())
+    shared = make_model_version(None, "shared-base")
+    add_member(setup.other_team, Role.ADMIN, user=setup.reviewer)  # an admin elsewhere: the picker offers both
+    open_console(page, live_server, setup.reviewer, f"?team={setup.team.id}")
+    assert page.locator("#versions tr[data-version]").count() == 4  # the team's three and the shared one
+    assert page.locator("button.activate").count() == 0
+    assert page.locator("#rollback").is_disabled()
+    assert "only team admins can roll back" in page.get_attribute("#rollback", "title")
+    page.locator("#runs tr[data-run] progress").wait_for()
+    assert page.locator("#runs button.cancel").count() == 0
+    page.locator("#members tr[data-member]").first.wait_for()
+    assert page.locator("#members select.role").count() == 0 and page.locator("#members button.remove").count() == 0
+    assert page.locator("#add-member button[type=submit]").is_disabled()
+    # The page hides what a reviewer cannot do; the API refuses it anyway, and the page says why.
+    page.evaluate("document.querySelectorAll('#start-run [disabled]').forEach((c) => c.disabled = false)")
+    page.click("#start-run button[type=submit]")
+    page.locator(".toast.error").filter(has_text="only team admins can start fine-tuning").wait_for()
+    assert TrainingRun.objects.count() == 1
+    page.select_option("#team-picker", str(setup.other_team.id))
+    page.locator(f"#versions tr[data-version='{shared.id}'] button.activate").wait_for()
+    assert re.search(rf"\?team={setup.other_team.id}\b", page.url)
+    assert page.locator("#versions tr[data-version]").count() == 1  # another team's versions are not offered
+    page.reload()
+    page.locator(f"#versions tr[data-version='{shared.id}'] button.activate").wait_for()
+    assert page.input_value("#team-picker") == str(setup.other_team.id)
+
+
+def test_a_running_run_shows_live_progress_and_curves_and_is_cancelled(live_server, page) -> None:  # noqa: ANN001
+    setup = team_with_versions()
+    run = make_run(
+        setup, status=JobStatus.RUNNING, epoch=2, step=50, total_steps=120, loss=0.4321, eta_s=95.0, progress=50 / 120,
+        history=run_history(), started_at=timezone.now(), message="training: epoch 2/4, step 50/120, loss 0.4321",
+    )  # fmt: skip
+    open_console(page, live_server, setup.admin)
+    row = page.locator(f"#runs tr[data-run='{run.id}']")
+    bar = row.locator("progress")
+    bar.wait_for()
+    assert (bar.get_attribute("value"), bar.get_attribute("max")) == ("50", "120")
+    assert "epoch 2/4" in row.inner_text() and "loss 0.4321" in row.inner_text()
+    assert "ETA 1 min 35 s" in row.inner_text()
+    row.click()
+    detail = page.locator(f"#run-detail[data-run='{run.id}']")
+    detail.wait_for()
+    assert detail.locator("[data-chart='training loss'] polyline").count() == 1
+    assert detail.locator("[data-chart='validation'] polyline").count() == 3  # acc@0.25, acc@0.5, mIoU
+    assert detail.locator("[data-chart='centre error'] polyline").count() == 1
+    legend = detail.locator("[data-chart='validation'] .plot-legend text").all_text_contents()
+    assert legend == ["acc@0.25", "acc@0.5", "mIoU"]
+    loss_points = detail.locator("[data-chart='training loss'] polyline").get_attribute("points").split()
+    assert len(loss_points) == 4
+    assert f"run={run.id}" in page.url
+
+    # The worker moves on: the page follows without a reload, curves included.
+    later = {"kind": "train", "epoch": 2, "step": 90, "total_steps": 120, "loss": 0.3}
+    training_run_progress(run_id=run.id, epoch=3, step=90, total_steps=120, loss=0.3, eta_s=30.0, history=[later])
+    row.locator("progress[value='90']").wait_for()
+    loss_line = "document.querySelector(\"[data-chart='training loss'] polyline\")"
+    page.wait_for_function(f"{loss_line}.getAttribute('points').split(' ').length === 5")
+    assert "ETA 30 s" in row.inner_text()
+    screenshot(page, "console-run-running")
+
+    row.locator("button.cancel").click()
+    row.locator(".cancelling").wait_for()
+    run.refresh_from_db()
+    assert run.cancel_requested and run.status == JobStatus.RUNNING
+    assert row.locator("button.cancel").is_disabled()
+    training_run_mark_cancelled(run_id=run.id)  # the worker stops at its next step
+    row.locator(".badge.cancelled").wait_for()
+    assert row.locator(".cancelling").count() == 0 and row.locator("button.cancel").count() == 0
+
+
+def test_finished_runs_show_metrics_before_and_after_their_version_and_a_failure_reason(live_server, page) -> None:  # noqa: ANN001
+    setup = team_with_versions()
+    now = timezone.now()
+    failed = make_run(
+        setup, status=JobStatus.FAILED, error="fine-tuning needs labels on at least two drone images", finished_at=now
+    )
+    better = {**METRICS, "acc@0.5": 0.55, "center_px": 12.0}
+    done = make_run(
+        setup, status=JobStatus.SUCCEEDED, progress=1.0, history=run_history(), base_metrics=METRICS,
+        new_metrics=better, message="registered v2+ft", finished_at=now,
+    )  # fmt: skip
+    result = make_model_version(setup.team, "v2+ft", parent=setup.v2)
+    result.training_run, result.metrics = done, better
+    result.save(update_fields=["training_run", "metrics"])
+    open_console(page, live_server, setup.admin)
+    failed_row = page.locator(f"#runs tr[data-run='{failed.id}']")
+    assert "at least two drone images" in failed_row.locator(".run-error").inner_text()
+    assert "v2+ft" in page.inner_text(f"#runs tr[data-run='{done.id}']")
+    page.click(f"#versions tr[data-version='{result.id}'] a:has-text('run #{done.id}')")  # lineage link to the run
+    detail = page.locator(f"#run-detail[data-run='{done.id}']")
+    detail.wait_for()
+    assert detail.locator(".result-version").inner_text() == "v2+ft"
+    acc = detail.locator("tr[data-metric='acc@0.5']").inner_text()
+    assert "40.0 %" in acc and "55.0 %" in acc and "+15.0 pts" in acc
+    assert "-9.5 px" in detail.locator("tr[data-metric='center_px']").inner_text()
+    assert detail.locator(".plot polyline").count() == 5
+    screenshot(page, "console-run-finished")
+
+
+def test_an_admin_starts_fine_tuning_from_the_form(live_server, page, broker_queues) -> None:  # noqa: ANN001
+    setup = team_with_versions()
+    image, basemap = make_drone_image(setup.mission), make_basemap(setup.mission)
+    labelled_target(setup.mission, image, basemap, setup.v2, setup.reviewer, decision="approve", box=[10, 10, 50, 40])
+    open_console(page, live_server, setup.admin)
+    assert page.input_value("#start-run select[name=base_version]") == str(setup.v2.id)  # the active one
+    page.select_option("#start-run select[name=base_version]", str(setup.v1.id))
+    page.fill("#start-run input[name=epochs]", "3")
+    page.fill("#start-run input[name=batch_size]", "4")
+    page.fill("#start-run input[name=lr]", "0.0002")
+    page.click("#start-run button[type=submit]")
+    page.locator("#runs tr[data-run] .badge.queued").wait_for()
+    run = TrainingRun.objects.get()
+    assert run.base_version == setup.v1 and run.params == {"epochs": 3, "batch_size": 4, "lr": 0.0002}
+    assert drain_queue("gpu") == [("workers.fine_tune", [run.id])]
+    page.locator(f"#run-detail[data-run='{run.id}']").wait_for()
+    page.click("#start-run button[type=submit]")  # a second run while one is queued: the API's 409, in words
+    page.locator(".toast.error").filter(has_text=f"training run {run.id} is still queued").wait_for()
+
+
+def test_an_admin_manages_members_and_roles(live_server, page) -> None:  # noqa: ANN001
+    setup = team_setup()
+    make_model_version(setup.team, "v1")
+    newcomer = make_user("newcomer")
+    open_console(page, live_server, setup.admin)
+    page.fill("#add-member input[name=username]", "nobody-here")
+    page.click("#add-member button[type=submit]")
+    page.locator(".toast.error").filter(has_text="no user named 'nobody-here'").wait_for()
+    page.fill("#add-member input[name=username]", "newcomer")
+    page.select_option("#add-member select[name=role]", "reviewer")
+    page.click("#add-member button[type=submit]")
+    row = page.locator("#members tr[data-username='newcomer']")
+    row.wait_for()
+    assert Membership.objects.get(team=setup.team, user=newcomer).role == Role.REVIEWER
+
+    row.locator("select.role").select_option("admin")
+    page.locator(".toast.success").filter(has_text="newcomer is now admin").wait_for()
+    assert Membership.objects.get(team=setup.team, user=newcomer).role == Role.ADMIN
+    page.reload()
+    assert page.locator("#members tr[data-username='newcomer'] select.role").input_value() == "admin"
+
+    operator = page.locator(f"#members tr[data-username='{setup.operator.username}']")
+    operator.locator("button.remove").click()
+    operator.wait_for(state="detached")
+    assert not Membership.objects.filter(team=setup.team, user=setup.operator).exists()
+
+    Membership.objects.filter(team=setup.team, user=newcomer).delete()  # the admin is the last admin again
+    page.reload()
+    me = page.locator(f"#members tr[data-username='{setup.admin.username}']")
+    me.locator("select.role").select_option("operator")
+    page.locator(".toast.error").filter(has_text="a team must keep at least one admin").wait_for()
+    assert me.locator("select.role").input_value() == "admin"  # the select shows what is stored
+    assert Membership.objects.get(team=setup.team, user=setup.admin).role == Role.ADMIN
+    screenshot(page, "console-members")
+
+
+def test_the_chart_module_draws_one_polyline_per_series_with_data_and_never_a_nan(live_server, page) -> None:  # noqa: ANN001
+    setup = team_setup()
+    log_in(page, live_server.url, setup.admin.username)
+    page.goto(f"{live_server.url}/console/")
+    drawn = page.evaluate(
+        """async () => {
+          const { lineChart, niceTicks } = await import("/static/frontend/js/plot.js");
+          const cases = {
+            empty: [],
+            nothing: [{ name: "a", points: [] }],
+            one: [{ name: "a", points: [[3, 0.5]] }],
+            flat: [{ name: "a", points: [[0, 2], [1, 2]] }, { name: "b", points: [[0, 2], [5, 2]] }],
+            gaps: [{ name: "a", points: [[0, NaN], [1, null], [2, -1], [3, Infinity], [4, 1e-4]] }],
+          };
+          const out = {};
+          for (const [name, series] of Object.entries(cases)) {
+            const svg = lineChart(series, { xLabel: "step", yLabel: "loss" });
+            out[name] = { polylines: svg.querySelectorAll("polyline").length, html: svg.outerHTML };
+          }
+          out.ticks = niceTicks(0, 1, 5);
+          return out;
+        }"""
+    )
+    assert {name: drawn[name]["polylines"] for name in ("empty", "nothing", "one", "flat", "gaps")} == {
+        "empty": 0, "nothing": 0, "one": 1, "flat": 2, "gaps": 1,
+    }  # fmt: skip
+    assert "no data yet" in drawn["empty"]["html"]
+    assert not any(
+        "NaN" in drawn[name]["html"] or "Infinity" in drawn[name]["html"] for name in drawn if name != "ticks"
+    )
+    assert drawn["ticks"] == [0, 0.2, 0.4, 0.6, 0.8, 1]

@@ -1,0 +1,113 @@
+"""The reviewer queue in a real browser: keyboard decisions (A, R, 1-5, U, N), a correction by dragging the box,
+the review history, and a decision someone else made first explained."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from localization.models import Review, Target
+from localization.review_services import review_create
+from tests.frontend.conftest import log_in, screenshot
+from tests.frontend.pages import predict, synthetic_mission
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def mission(tmp_path_factory):  # noqa: ANN001, ANN201
+    return synthetic_mission(tmp_path_factory.getbasetemp() / "synthetic-mission")
+
+
+def predicted_targets(mission, count: int) -> list[Target]:  # noqa: ANN001
+    """`count` targets clicked by the operator and predicted at the true box, each with two more candidates."""
+    targets = []
+    for index in range(count):
+        truth = mission.truth[index % len(mission.truth)]
+        target = Target.objects.create(
+            mission=mission.setup.mission, drone_image=mission.drone_images[index % len(mission.drone_images)],
+            basemap=mission.basemap, click_x=truth["click"][0], click_y=truth["click"][1],
+            created_by=mission.setup.operator,
+        )  # fmt: skip
+        box = truth["box_px"]
+        targets.append(predict(target, mission, box, [[v + 150 for v in box], [v + 300 for v in box]]))
+    return targets
+
+
+def open_queue(page, live_server, mission, user=None) -> None:  # noqa: ANN001
+    log_in(page, live_server.url, (user or mission.setup.reviewer).username)
+    page.goto(f"{live_server.url}/missions/{mission.setup.mission.id}/review/")
+
+
+def shown(page, target: Target) -> None:  # noqa: ANN001
+    page.locator(f"#current-target[data-target='{target.id}']").wait_for()
+    page.locator("#basemap-map .leaflet-edit-move").wait_for()
+
+
+def test_a_reviewer_decides_with_the_keyboard_and_undoes_a_decision(live_server, page, mission) -> None:  # noqa: ANN001
+    first, second, third = predicted_targets(mission, 3)
+    open_queue(page, live_server, mission)
+    shown(page, first)
+    assert page.locator("#basemap-map .candidate-label").all_inner_texts() == ["1", "2", "3"]
+    page.keyboard.press("a")
+    shown(page, second)
+    page.keyboard.press("2")  # the second candidate is the right box
+    shown(page, third)
+    first.refresh_from_db(), second.refresh_from_db()
+    assert first.status == "approved" and second.status == "corrected"
+    assert second.last_review.final_box == second.prediction.candidates[1]["box"]
+    page.keyboard.press("u")  # undo: the correction is reopened by a new review, history kept
+    shown(page, second)
+    second.refresh_from_db()
+    assert second.status == "predicted" and [r.decision for r in second.reviews.order_by("id")] == ["correct", "reopen"]
+    expect(page.locator("#history li")).to_have_count(2)
+    page.keyboard.press("n")  # skip to the next one in the queue
+    shown(page, third)
+    page.keyboard.press("r")
+    shown(page, second)
+    third.refresh_from_db()
+    assert third.status == "rejected"
+    page.keyboard.press("9")  # not a key of ours: nothing happens
+    screenshot(page, "review-queue")
+    page.keyboard.press("a")
+    page.locator("#queue-empty").wait_for()
+    assert Review.objects.filter(reviewer=mission.setup.reviewer).count() == 5
+
+
+def test_dragging_the_box_then_c_saves_a_correction_in_pixels(live_server, page, mission) -> None:  # noqa: ANN001
+    (target,) = predicted_targets(mission, 1)
+    open_queue(page, live_server, mission)
+    shown(page, target)
+    assert page.locator("#save-correction").is_disabled()
+    handle = page.locator("#basemap-map .leaflet-edit-move").bounding_box()
+    x, y = handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 15, y, steps=4)
+    page.mouse.move(x + 30, y, steps=4)
+    page.mouse.up()
+    expect(page.locator("#save-correction")).to_be_enabled()
+    page.keyboard.press("c")
+    page.locator("#queue-empty").wait_for()
+    target.refresh_from_db()
+    assert target.status == "corrected"
+    old, new = target.prediction.box, target.last_review.final_box
+    moved = (new[0] + new[2]) / 2 - (old[0] + old[2]) / 2
+    assert moved > 2 and abs((new[1] + new[3]) / 2 - (old[1] + old[3]) / 2) < 2  # moved east, not north/south
+    assert new[2] - new[0] == pytest.approx(old[2] - old[0], abs=2)
+
+
+def test_a_decision_someone_else_made_first_is_explained(live_server, page, mission) -> None:  # noqa: ANN001
+    (target,) = predicted_targets(mission, 1)
+    open_queue(page, live_server, mission)
+    shown(page, target)
+    review_create(by=mission.setup.admin, target_id=target.id, decision="approve")
+    page.keyboard.press("r")
+    conflict = page.locator("#conflict")
+    conflict.wait_for()
+    text = conflict.inner_text()
+    assert mission.setup.admin.username in text and "approved" in text and "reject was not saved" in text
+    target.refresh_from_db()
+    assert target.status == "approved" and target.reviews.count() == 1
+    page.click("#next-after-conflict")
+    page.locator("#queue-empty").wait_for()
