@@ -14,4 +14,19 @@ export CELERY_BROKER_TRANSPORT_OPTIONS="{\"global_keyprefix\": \"smgeo-test-$che
 export DJANGO_SETTINGS_MODULE=config.settings.test
 
 .venv/bin/python deploy/local/services.py
+
+# The browser tests drive Debian's Chromium (never a downloaded one); install it when it is missing.
+if ! command -v chromium >/dev/null; then
+    echo "Installing Debian's chromium for the browser tests (tests/frontend)"
+    sudo=$([ "$(id -u)" = 0 ] || echo sudo)
+    { $sudo apt-get update -qq && $sudo apt-get install -y -qq chromium >/dev/null; } \
+        || { echo "ERROR: could not install chromium; the browser tests need it" >&2; exit 2; }
+fi
+# tests/deploy validates docker-compose.yml with Debian's docker-compose (`config` needs no Docker engine).
+if ! command -v docker-compose >/dev/null; then
+    echo "Installing Debian's docker-compose for the compose file's validation (tests/deploy)"
+    sudo=$([ "$(id -u)" = 0 ] || echo sudo)
+    { $sudo apt-get update -qq && $sudo apt-get install -y -qq docker-compose >/dev/null; } \
+        || { echo "ERROR: could not install docker-compose; tests/deploy needs it" >&2; exit 2; }
+fi
 exec .venv/bin/python -m pytest "$@"
