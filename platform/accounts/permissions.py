@@ -17,5 +17,6 @@ def require_role(user: AbstractBaseUser, team_id: int, minimum: Role, action: st
     if role is None:
         raise NotFound("not found")
     if ROLE_RANK[role] < ROLE_RANK[minimum]:
-        raise PermissionDenied(f"only {WHO_CAN[minimum]} can {action}; you are a {role.value} in this team")
+        article = "an" if role.value[0] in "aeiou" else "a"
+        raise PermissionDenied(f"only {WHO_CAN[minimum]} can {action}; you are {article} {role.value} in this team")
     return role

@@ -10,13 +10,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import rasterio
+from affine import Affine
 from django.core.files.uploadedfile import UploadedFile
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.io import DatasetReader, MemoryFile
 
 from core.errors import InvalidInput
 from missions.models import Basemap
-from missions.rasters import check_raster, check_readable
+from missions.rasters import LONLAT, check_on_earth, check_raster, check_readable
 from missions.uploads import check_image_intact, check_size, sniff_kind
 
 BOUNDS_FORMAT = 'four numbers "west,south,east,north" in degrees of longitude/latitude (EPSG:4326)'
@@ -46,7 +47,10 @@ def check_basemap_upload(upload: UploadedFile, raw_bounds: object) -> BasemapSou
     if kind in ("png", "jpeg"):
         if bounds is None:
             raise InvalidInput(f"a PNG/JPEG basemap needs its bounds: {BOUNDS_FORMAT}", field="bounds")
-        check_image_intact(upload, ("PNG", "JPEG"))
+        header = check_image_intact(upload, ("PNG", "JPEG"))
+        west, south, east, north = bounds
+        pixel = Affine((east - west) / header.width, 0, west, 0, (south - north) / header.height, north)
+        check_on_earth(LONLAT, pixel, header.width, header.height)
         return BasemapSource(Basemap.SourceKind.IMAGE, "png" if kind == "png" else "jpg", bounds)
     raise InvalidInput("the file is not a GeoTIFF, PNG or JPEG image", field="file")
 

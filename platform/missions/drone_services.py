@@ -15,6 +15,7 @@ from missions.exif import read_metadata
 from missions.models import DroneImage
 from missions.uploads import (
     EXTENSIONS,
+    check_image_intact,
     check_size,
     clean_filename,
     decode_image,
@@ -35,6 +36,7 @@ def drone_image_create(
     duplicate: (image, created)."""
     mission = mission_for_upload(by, mission_id, "upload drone images")
     check_size(upload)
+    check_image_intact(upload, DRONE_FORMATS)  # a PNG's checksums too: its full decode below does not check them
     image = open_image(upload, DRONE_FORMATS)
     width, height, extension = image.width, image.height, EXTENSIONS[image.format.lower()]
     metadata = read_metadata(image)

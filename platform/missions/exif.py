@@ -20,6 +20,8 @@ GPS_LAT_REF, GPS_LAT, GPS_LON_REF, GPS_LON, GPS_ALT_REF, GPS_ALT = 1, 2, 3, 4, 5
 GPS_TIME, GPS_IMG_DIRECTION, GPS_DATE = 7, 17, 29
 DATETIME_ORIGINAL, DATETIME_DIGITIZED, OFFSET_TIME_ORIGINAL, SUBSEC_TIME_ORIGINAL = 36867, 36868, 36881, 37521
 
+# Capture times outside these years are camera clocks never set (or forged metadata), recorded as unknown.
+CAPTURE_YEARS = range(1900, 2200)
 XMP_VALUE = re.compile(rb'drone-dji:(\w+)\s*=\s*"([^"]*)"|<drone-dji:(\w+)>([^<]*)</drone-dji:')
 
 
@@ -89,11 +91,21 @@ def capture_time(sub: dict, gps: dict) -> datetime | None:
             local = local.replace(microsecond=int(subsec[:6].ljust(6, "0")))
         offset = _utc_offset(_text(sub.get(OFFSET_TIME_ORIGINAL)))
         if offset is not None:
-            return local.replace(tzinfo=offset)
+            return _plausible(local.replace(tzinfo=offset))
     gps_time = _gps_datetime(gps)
     if gps_time is not None:
-        return gps_time
-    return timezone.make_aware(local) if local is not None else None
+        return _plausible(gps_time)
+    return _plausible(timezone.make_aware(local)) if local is not None else None
+
+
+def _plausible(moment: datetime) -> datetime | None:
+    """The moment when it lies in CAPTURE_YEARS once in UTC, else None: a camera clock left at year 1 or 9999 must
+    not become a time that the database or the JSON of the API cannot hold."""
+    try:
+        utc = moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+    return moment if utc.year in CAPTURE_YEARS else None
 
 
 def _exif_datetime(text: str | None) -> datetime | None:
@@ -107,8 +119,11 @@ def _utc_offset(text: str | None) -> tzinfo | None:
     match = re.fullmatch(r"([+-])(\d\d):(\d\d)", (text or "").strip())
     if not match:
         return None
+    hours, minutes = int(match.group(2)), int(match.group(3))
+    if hours > 23 or minutes > 59:  # "+99:00" is no time zone (and datetime refuses a day or more)
+        return None
     sign = -1 if match.group(1) == "-" else 1
-    return dt_timezone(sign * timedelta(hours=int(match.group(2)), minutes=int(match.group(3))))
+    return dt_timezone(sign * timedelta(hours=hours, minutes=minutes))
 
 
 def _gps_datetime(gps: dict) -> datetime | None:
@@ -120,7 +135,10 @@ def _gps_datetime(gps: dict) -> datetime | None:
         return None
     if day is None or seconds is None or not math.isfinite(seconds):
         return None
-    return day.replace(tzinfo=UTC) + timedelta(seconds=seconds)
+    try:
+        return day.replace(tzinfo=UTC) + timedelta(seconds=seconds)
+    except OverflowError:  # a time stamp of 10^9 hours
+        return None
 
 
 def _coordinate(dms: object, ref: object, negative: str) -> float | None:

@@ -17,6 +17,7 @@ from pathlib import Path
 import rasterio
 from django.db.models import Q
 from django.utils import timezone
+from rasterio._err import CPLE_BaseError
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rio_tiler.io import Reader
 
@@ -43,7 +44,7 @@ def basemap_ingest(*, basemap_id: int, task_id: str = "") -> str:
             return _ingest(basemap, Path(tmp))
     except DomainError as exc:
         return _fail(basemap, exc.message)
-    except RasterioError as exc:
+    except (RasterioError, CPLE_BaseError) as exc:  # GDAL's own errors (a block it cannot decode) are CPLE_*
         return _fail(basemap, f"GDAL could not read or convert the raster ({exc}); check the file and upload it again")
     except Exception as exc:
         log.exception("basemap %s: ingest failed", basemap_id)

@@ -18,11 +18,13 @@ from rasterio.warp import transform as warp_transform
 from rasterio.warp import transform_bounds
 from rasterio.windows import Window
 
-from core.errors import InvalidInput
+from core.errors import InvalidInput, TooLarge
 from missions.uploads import check_pixels
 
 LONLAT = CRS.from_epsg(4326)
 EARTH_RADIUS_M = 6_371_008.8
+MAX_BANDS = 32  # RGB(A) or multispectral; tiles show three of them
+MIN_GSD_M = 0.001  # a millimetre per pixel: finer is no aerial image, and its tiles cannot be rendered
 NO_GEOREF = (
     "the GeoTIFF has no georeferencing (no {missing}); upload a georeferenced GeoTIFF, "
     "or a PNG/JPEG together with its lon/lat bounds"
@@ -50,6 +52,8 @@ def check_raster(ds: DatasetReader) -> None:
     check_pixels(ds.width, ds.height)
     if ds.count < 1:
         raise InvalidInput("the raster has no bands", field="file")
+    if ds.count > MAX_BANDS:  # a band bomb: few pixels, thousands of well-compressed bands
+        raise TooLarge(f"the raster has {ds.count} bands; the most accepted is {MAX_BANDS}", field="file")
     if any(np.dtype(dtype).kind == "c" for dtype in ds.dtypes):
         raise InvalidInput("the raster holds complex numbers; export it as real-valued bands", field="file")
     has_transform = ds.transform != Affine.identity()
@@ -58,8 +62,55 @@ def check_raster(ds: DatasetReader) -> None:
             raise InvalidInput(GCPS_ONLY, field="file")
         missing = "geotransform" if ds.crs is not None else "CRS" if has_transform else "CRS or geotransform"
         raise InvalidInput(NO_GEOREF.format(missing=missing), field="file")
+    if not all(math.isfinite(v) for v in ds.transform[:6]):
+        raise InvalidInput(
+            "the GeoTIFF's geotransform is not finite (a NaN or infinite pixel size or origin)", field="file"
+        )
     if ds.transform.is_degenerate:
         raise InvalidInput("the GeoTIFF's geotransform has a zero pixel size", field="file")
+    check_on_earth(ds.crs, ds.transform, ds.width, ds.height)
+
+
+def check_on_earth(crs: CRS, transform: Affine, width: int, height: int) -> None:
+    """400 unless the raster converts to lon/lat, lies on the earth, and has pixels of at least MIN_GSD_M: a CRS that
+    PROJ cannot relate to WGS84, bounds past the poles or the antimeridian, or a nanometre pixel would otherwise
+    fail later (in the ingest, or as a tile that cannot be rendered)."""
+    corners = [transform @ (col, row) for col in (0, width) for row in (0, height)]
+    try:
+        west, south, east, north = transform_bounds(crs, LONLAT, *_extent(corners), densify_pts=21)
+        lons, lats = warp_transform(crs, LONLAT, [p[0] for p in corners], [p[1] for p in corners])
+    except Exception as exc:  # PROJ/GDAL raise several unrelated types (CRSError, CPLE_*, ValueError)
+        raise InvalidInput(
+            f"the raster's CRS cannot be converted to longitude/latitude ({_first_line(exc)})", field="file"
+        ) from exc
+    box = [west, south, east, north, *lons, *lats]
+    if not all(math.isfinite(v) for v in box) or not (-180.0 <= west <= east <= 180.0 and -90 <= south <= north <= 90):
+        raise InvalidInput(
+            f"the raster lies outside the earth: its corners are at lon {_span(lons)}, lat {_span(lats)} "
+            f"(longitudes must be within -180..180 and latitudes within -90..90); check its CRS and geotransform",
+            field="file",
+        )
+    try:
+        gsd = gsd_metres(crs, transform, width, height)
+    except Exception as exc:  # as above: PROJ's errors for a CRS without linear units or a pole in the centre
+        raise InvalidInput(f"the raster's pixel size cannot be measured ({_first_line(exc)})", field="file") from exc
+    if not gsd >= MIN_GSD_M:
+        raise InvalidInput(
+            f"the raster's pixels are {gsd:.3g} m on the ground; the smallest accepted is {MIN_GSD_M} m", field="file"
+        )
+
+
+def _extent(points: list[tuple[float, float]]) -> tuple[float, float, float, float]:
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def _span(values: list[float]) -> str:
+    return f"{min(values):.6g}..{max(values):.6g}"
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
 
 
 def check_readable(ds: DatasetReader) -> None:
@@ -159,6 +210,6 @@ def render_range(ds: DatasetReader, max_side: int = 1024) -> list[list[float]] |
     for band in data:
         values = band.compressed()
         values = values[np.isfinite(values)]
-        low, high = (np.percentile(values, [2, 98]) if values.size else (0.0, 1.0)).tolist()
+        low, high = np.percentile(values, [2, 98]).tolist() if values.size else (0.0, 1.0)  # all nodata: any range
         ranges.append([float(low), float(high if high > low else low + 1)])
     return ranges
