@@ -296,3 +296,30 @@ def test_a_long_poll_answers_as_soon_as_the_status_changes() -> None:
     for bad in ("soon", "-1", "31"):
         refused = client.get(url, {"changed_from": "queued", "wait": bad})
         assert refused.status_code == 400 and refused.json()["field"] == "wait"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_waiting_long_poll_sleeps_on_postgresql_notifications_instead_of_polling() -> None:
+    from django.test.utils import CaptureQueriesContext
+
+    from localization.selectors import target_wait_for_change
+
+    setup = team_setup()
+    target = make_target(setup.mission, by=setup.operator)
+    with CaptureQueriesContext(connection) as queries:
+        assert target_wait_for_change(target_id=target.id, known_status="queued", timeout_s=1.0) == "queued"
+    reads = [q for q in queries.captured_queries if "localization_target" in q["sql"]]
+    assert len(reads) <= 2, reads  # one read after LISTEN, one at the end: nothing while it waits
+
+    def run_quick_job() -> None:  # claimed, then predicted 0.1 s later
+        time.sleep(0.3)
+        Target.objects.filter(id=target.id).update(status="running")
+        time.sleep(0.1)
+        Target.objects.filter(id=target.id).update(status="predicted")
+        connection.close()
+
+    threading.Thread(target=run_quick_job).start()
+    started = time.monotonic()
+    # one answer, with the result: `running` is held for the next change rather than answered on its own
+    assert target_wait_for_change(target_id=target.id, known_status="queued", timeout_s=10) == "predicted"
+    assert time.monotonic() - started < 2
