@@ -28,18 +28,25 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+MIN_TIMED_S = 1.0  # a call of a few milliseconds is timed at least this long in all: ten runs of it are noise
+MAX_RUNS = 2000
+
+
 def median_seconds(fn: Callable[[], Any], device: torch.device, runs: int, warmup: int, label: str = "") -> dict:
-    """Median and spread of `runs` timed calls after `warmup` untimed ones."""
+    """Median and spread of at least `runs` timed calls after `warmup` untimed ones; more, up to MAX_RUNS, until
+    the timed calls add up to MIN_TIMED_S."""
     for _ in range(warmup):
         fn()
     synchronize(device)
-    times = []
-    for _ in tqdm(range(runs), desc=label or "timing", unit="run", leave=False, dynamic_ncols=True):
-        started = time.perf_counter()
-        fn()
-        synchronize(device)
-        times.append(time.perf_counter() - started)
-    return {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times), "runs": runs}
+    times: list[float] = []
+    with tqdm(desc=label or "timing", unit="run", leave=False, dynamic_ncols=True) as progress:
+        while len(times) < runs or (sum(times) < MIN_TIMED_S and len(times) < MAX_RUNS):
+            started = time.perf_counter()
+            fn()
+            synchronize(device)
+            times.append(time.perf_counter() - started)
+            progress.update(1)
+    return {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times), "runs": len(times)}
 
 
 def gemm_flops_per_s(device: torch.device, size: int, dtype: torch.dtype, runs: int = 10) -> dict:

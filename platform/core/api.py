@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
@@ -13,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.errors import DomainError
+from core.outages import outage_of
 
 
 class Pagination(pagination.PageNumberPagination):
@@ -82,6 +84,14 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    """handler500: an uncaught error (logged with its traceback by Django)."""
+    """handler500: an uncaught error (logged with its traceback by Django). An outage of the database or the media
+    storage answers 503/507 naming it (core/outages.py), on the API as JSON and on the pages as plain text."""
+    outage = outage_of(sys.exc_info()[1])
+    if outage is not None:
+        response = _json_error(request, outage.status, outage.detail, outage.code) or HttpResponse(
+            outage.detail, status=outage.status, content_type="text/plain; charset=utf-8"
+        )
+        response["Retry-After"] = str(outage.retry_after_s)
+        return response
     detail = "the server failed on this request; try again, and tell an admin if it persists"
     return _json_error(request, 500, detail, "server_error") or defaults.server_error(request)

@@ -42,7 +42,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 # ------------------------------------------------------------------------------------------- the settings
 def test_the_environment_chooses_the_filesystem_or_a_private_s3_bucket() -> None:
-    assert media_storage({}) == {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    assert media_storage({}) == {"BACKEND": "core.media_storage.MediaFileSystemStorage"}
     s3 = media_storage(
         {"MEDIA_STORAGE": "s3", "AWS_STORAGE_BUCKET_NAME": "media", "AWS_S3_ENDPOINT_URL": "http://minio:9000", **KEYS}
     )

@@ -1,6 +1,7 @@
 """The evidence commands: ablation bookkeeping, the pictures, and the speed benchmark (run on a tiny model)."""
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -104,7 +105,8 @@ def test_moe_bench_sees_the_real_tokens_and_both_dispatches_agree() -> None:
     torch.testing.assert_close(sparse, dense, rtol=1e-4, atol=1e-4)
 
 
-def test_bench_command_writes_latency_throughput_flops_and_ratios(tmp_path, capsys) -> None:
+def test_bench_command_writes_latency_throughput_flops_and_ratios(tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.setattr("smgeo.bench.MIN_TIMED_S", 0.0)  # exactly --runs timed calls
     config_file = tmp_path / "small.yaml"
     config_file.write_text(
         "preset: tiny\nmodel:\n  reference_size: 128\n  query_size: [64, 64]\n  encoder: {dim: 32, num_heads: 2}\n"
@@ -125,6 +127,14 @@ def test_bench_command_writes_latency_throughput_flops_and_ratios(tmp_path, caps
     assert "cuda" not in result  # bf16 and torch.compile are measured on CUDA only
     with pytest.raises(SystemExit, match="at least 10"):
         main(["bench", "--runs", "3"])
+
+
+def test_a_fast_call_is_timed_for_at_least_a_second_in_all() -> None:
+    from smgeo.bench import MIN_TIMED_S, median_seconds
+
+    result = median_seconds(lambda: time.sleep(0.002), torch.device("cpu"), runs=10, warmup=1)
+    assert result["runs"] > 10 and result["runs"] * result["min_s"] >= 0.5 * MIN_TIMED_S
+    assert median_seconds(lambda: time.sleep(0.15), torch.device("cpu"), runs=10, warmup=0)["runs"] == 10
 
 
 def test_config_differences_name_the_fields_that_differ() -> None:

@@ -23,7 +23,7 @@ def media_storage(environment: Mapping[str, str]) -> dict[str, Any]:
     """The STORAGES["default"] entry that `environment` asks for; ImproperlyConfigured naming the variable at fault."""
     kind = _text(environment, "MEDIA_STORAGE").lower() or FILESYSTEM
     if kind == FILESYSTEM:
-        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}  # under MEDIA_ROOT, read when first used
+        return {"BACKEND": "core.media_storage.MediaFileSystemStorage"}  # under MEDIA_ROOT, read when first used
     if kind == S3:
         return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": s3_options(environment)}
     raise ImproperlyConfigured(f"MEDIA_STORAGE must be {FILESYSTEM!r} (the default) or {S3!r}, not {kind!r}")
