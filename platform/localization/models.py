@@ -67,6 +67,8 @@ class Target(models.Model):
         indexes = [
             models.Index(fields=["mission", "status", "created_at"]),
             models.Index(fields=["status", "updated_at"]),
+            # a mission's target list, newest first: a page reads 50 index entries, not every target of the mission
+            models.Index(fields=["mission", "-created_at", "-id"], name="target_mission_newest"),
         ]
         constraints = [
             models.UniqueConstraint(

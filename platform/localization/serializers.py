@@ -6,6 +6,7 @@ Boxes are [x1, y1, x2, y2] in basemap pixels; `*_geojson` are GeoJSON Polygons i
 from __future__ import annotations
 
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from localization.models import Prediction, PredictionBatch, Review, Target, TargetStatus
@@ -20,6 +21,12 @@ def box_field(**kwargs: object) -> serializers.ListField:
     )
 
 
+@extend_schema_field({"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4})
+class StoredBoxField(serializers.JSONField):
+    """An output [x1, y1, x2, y2] exactly as stored (checked when it was written): no per-number conversion, which
+    is most of the cost of a page of targets."""
+
+
 class UserRefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     username = serializers.CharField()
@@ -31,10 +38,15 @@ class CandidateSerializer(serializers.Serializer):
     score = serializers.FloatField()
 
 
+@extend_schema_field(CandidateSerializer(many=True))
+class StoredCandidatesField(serializers.JSONField):
+    """The output top-K candidates exactly as stored, in CandidateSerializer's shape."""
+
+
 class PredictionSerializer(serializers.ModelSerializer):
     model_version_name = serializers.CharField(source="model_version.name", read_only=True)
-    box = box_field(read_only=True)
-    candidates = CandidateSerializer(many=True, read_only=True)
+    box = StoredBoxField(read_only=True)
+    candidates = StoredCandidatesField(read_only=True)
     heatmap_url = serializers.SerializerMethodField()
 
     class Meta:
@@ -53,7 +65,7 @@ class PredictionSerializer(serializers.ModelSerializer):
 
 class ReviewSerializer(serializers.ModelSerializer):
     reviewer = UserRefSerializer(read_only=True, allow_null=True)
-    final_box = box_field(read_only=True, allow_null=True)
+    final_box = StoredBoxField(read_only=True, allow_null=True)
 
     class Meta:
         model = Review
@@ -68,7 +80,7 @@ class TargetSerializer(serializers.ModelSerializer):
     """A target with its current prediction and its latest review (the label when approved or corrected)."""
 
     created_by = UserRefSerializer(read_only=True, allow_null=True)
-    search_window = box_field(read_only=True, allow_null=True)
+    search_window = StoredBoxField(read_only=True, allow_null=True)
     prediction = PredictionSerializer(read_only=True, allow_null=True)
     last_review = ReviewSerializer(read_only=True, allow_null=True)
 

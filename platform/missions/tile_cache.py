@@ -1,4 +1,5 @@
-"""Per-process cache of opened basemap COGs, and the rendering of one Web-Mercator tile from them.
+"""Per-process cache of opened basemap COGs, the rendering of one Web-Mercator tile from them, and a per-process
+cache of the rendered tiles (a tile is immutable for a given COG, as its ETag says).
 
 A COG is copied once from storage (filesystem or S3) into a local cache folder, named by its sha256 so processes
 share the copy and a changed COG never reuses a stale one; its rio-tiler Reader stays open (at most MAX_OPEN per
@@ -33,6 +34,7 @@ from missions.storage_io import download_atomically
 log = logging.getLogger(__name__)
 MAX_OPEN = 16
 DEFAULT_MAX_BYTES = 10 * 2**30
+RENDERED_MAX_BYTES = 64 * 2**20  # rendered tiles kept in memory, per process
 
 
 @dataclass
@@ -50,6 +52,27 @@ class OpenCog:
 
 _open: OrderedDict[str, OpenCog] = OrderedDict()
 _guard = threading.Lock()
+_rendered: OrderedDict[tuple[str, int, int, int], bytes | None] = OrderedDict()
+_rendered_bytes = 0
+
+
+def tile_png(basemap: Basemap, z: int, x: int, y: int) -> bytes | None:
+    """`render_tile`, from memory when this process rendered the tile before (least recently used dropped first)."""
+    global _rendered_bytes
+    key = (basemap.cog_sha256, z, x, y)
+    with _guard:
+        if key in _rendered:
+            _rendered.move_to_end(key)
+            return _rendered[key]
+    png = render_tile(basemap, z, x, y)
+    with _guard:
+        if key not in _rendered:
+            _rendered[key] = png
+            _rendered_bytes += len(png or b"")
+        while _rendered_bytes > RENDERED_MAX_BYTES:
+            _, dropped = _rendered.popitem(last=False)
+            _rendered_bytes -= len(dropped or b"")
+    return png
 
 
 def render_tile(basemap: Basemap, z: int, x: int, y: int) -> bytes | None:
@@ -89,8 +112,11 @@ def open_cog(basemap: Basemap) -> OpenCog:
 
 
 def clear() -> None:
-    """Close every open Reader of this process (the local copies stay)."""
+    """Close every open Reader of this process and forget its rendered tiles (the local copies stay)."""
+    global _rendered_bytes
     with _guard:
+        _rendered.clear()
+        _rendered_bytes = 0
         while _open:
             _, cog = _open.popitem()
             cog.close()

@@ -22,7 +22,7 @@ from core.models import JobStatus
 from missions.models import Basemap
 from missions.renderers import ImageRenderer
 from missions.selectors import basemaps_for
-from missions.tile_cache import render_tile
+from missions.tile_cache import tile_png
 
 CACHE_CONTROL = "private, max-age=31536000, immutable"
 MAX_ZOOM = 30
@@ -86,7 +86,7 @@ class TileView(APIView):
         etag = tile_etag(basemap, z, x, y)
         if etag_matches(request.headers.get("If-None-Match", ""), etag):
             return _cacheable(HttpResponseNotModified(), etag)
-        png = render_tile(basemap, z, x, y) if tile_intersects(basemap.bounds, z, x, y) else None
+        png = tile_png(basemap, z, x, y) if tile_intersects(basemap.bounds, z, x, y) else None
         response = HttpResponse(png, content_type="image/png") if png else HttpResponse(status=204)
         return _cacheable(response, etag)
 

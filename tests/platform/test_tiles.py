@@ -175,3 +175,18 @@ def test_a_reader_opened_by_one_thread_closes_from_another() -> None:
     assert opened[0].reader.dataset.closed
     response = client_for(setup.operator).get(_tile_url(basemap, MARKER_ZOOM, marked.tile.x, marked.tile.y))
     assert response.status_code == 200  # reopened on the next tile
+
+
+def test_a_tile_is_rendered_once_per_process_and_served_from_memory_after(monkeypatch) -> None:  # noqa: ANN001
+    setup = team_setup()
+    basemap, marked = _ready_utm_basemap(setup, 256)
+    renders = []
+    real_render = tile_cache.render_tile
+    monkeypatch.setattr(tile_cache, "render_tile", lambda *args: renders.append(args) or real_render(*args))
+    client = client_for(setup.operator)
+    url = _tile_url(basemap, MARKER_ZOOM, marked.tile.x, marked.tile.y)
+    first, second = client.get(url), client.get(url)
+    assert first.status_code == second.status_code == 200 and first.content == second.content
+    assert len(renders) == 1
+    tile_cache.clear()
+    assert client.get(url).content == first.content and len(renders) == 2
