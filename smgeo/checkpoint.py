@@ -49,7 +49,11 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
 def export_for_inference(source: str | Path, target: str | Path) -> Path:
     """Keep only what inference needs (config, weights, metrics, provenance); drop optimizer state."""
     payload = load_checkpoint(source)
-    keep = {key: payload[key] for key in ("metrics", "epoch", "step", "provenance") if key in payload}
+    keep = {
+        key: payload[key]
+        for key in ("metrics", "epoch", "step", "effective_lr", "global_batch", "provenance")
+        if key in payload
+    }
     return save_checkpoint(target, payload["config"], payload["model"], **keep)
 
 

@@ -17,6 +17,8 @@ COMMANDS = {
     "predict": "localize one click of a drone image in a satellite image",
     "ablate": "train and evaluate the ablation variants with one budget; write their metrics as JSON",
     "visualize": "draw a sample's prediction, heatmap and expert-activation maps as PNG files",
+    "card": "a model card: held-out metrics on each test set, a synthetic mission's result, size and budget, as JSON",
+    "routers": "per layer and view: expert loads, gate entropy, logit spread and top-1 churn of a training run",
     "bench": "measure latency, throughput, FLOP/s against a same-run GEMM, and sparse vs dense MoE",
 }
 

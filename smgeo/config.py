@@ -110,12 +110,15 @@ class DataConfig:
 class TrainConfig:
     epochs: int = 25
     batch_size: int = 8  # per process
-    lr: float = 1e-4  # at a global batch of 8; scaled linearly with the global batch
-    min_lr: float = 1e-5
+    # The learning rate of a global batch of 8 (processes x batch_size). A run uses it scaled linearly to its own
+    # global batch (smgeo.schedule.effective_lr) and records that value as effective_lr in its checkpoints and logs.
+    lr: float = 1e-4
+    min_lr: float = 1e-5  # the cosine's floor, not scaled
     weight_decay: float = 1e-4
     warmup_epochs: float = 2.0
     grad_clip: float = 1.0
     seed: int = 0
+    deterministic: bool = True  # deterministic cuDNN and torch algorithms (slower on some CUDA ops)
     amp: bool = True  # bf16 autocast on CUDA; ignored on CPU
     eval_every_epochs: int = 1
     log_every_steps: int = 10
@@ -162,6 +165,26 @@ def preset(name: str) -> SMGeoConfig:
 def config_to_dict(config: Any) -> dict[str, Any]:
     """Plain nested dict (tuples become lists), fit for JSON, YAML and checkpoints."""
     return json.loads(json.dumps(dataclasses.asdict(config)))
+
+
+def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"model": {"moe": {"top_k": 2}}} -> {"model.moe.top_k": 2}."""
+    flat = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def differing_fields(
+    first: dict[str, Any], second: dict[str, Any], ignored: frozenset[str] = frozenset()
+) -> list[tuple[str, Any, Any]]:
+    """(dotted name, first's value, second's value) of every field outside `ignored` where two config dicts differ."""
+    ours, theirs = flatten(first), flatten(second)
+    keys = sorted(key for key in ours.keys() | theirs.keys() if key not in ignored)
+    return [(key, ours.get(key), theirs.get(key)) for key in keys if ours.get(key) != theirs.get(key)]
 
 
 def _coerce(value: Any, current: Any, name: str) -> Any:

@@ -5,6 +5,16 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+# The head's sizes are log-cells; they are clamped to this range before exp(), so a diverging size channel gives
+# huge but finite boxes and losses (exp(200) is inf even in fp32). e^-4 cells is under a pixel at stride 8;
+# e^8 ~ 3,000 cells is ~20 times the largest reference grid.
+LOG_SIZE_RANGE = (-4.0, 8.0)
+
+
+def size_from_log(log_size: torch.Tensor) -> torch.Tensor:
+    """Log-cells (any shape) -> cells, in fp32, clamped to LOG_SIZE_RANGE first."""
+    return log_size.float().clamp(*LOG_SIZE_RANGE).exp()
+
 
 def box_at_cells(
     cells_x: torch.Tensor, cells_y: torch.Tensor, size: torch.Tensor, offset: torch.Tensor, stride: int
@@ -15,7 +25,7 @@ def box_at_cells(
     Returns (B, K, 4) boxes x1, y1, x2, y2 in input pixels."""
     width = size.shape[-1]
     flat = (cells_y * width + cells_x).long()
-    gathered_size = size.float().flatten(2).gather(2, flat[:, None].expand(-1, 2, -1)).exp() * stride  # (B, 2, K)
+    gathered_size = size_from_log(size.flatten(2).gather(2, flat[:, None].expand(-1, 2, -1))) * stride  # (B, 2, K)
     gathered_offset = offset.float().flatten(2).gather(2, flat[:, None].expand(-1, 2, -1))
     centre_x = (cells_x.float() + gathered_offset[:, 0]) * stride
     centre_y = (cells_y.float() + gathered_offset[:, 1]) * stride

@@ -30,18 +30,27 @@ class DistributedContext:
 def setup_distributed(device: str | None = None) -> DistributedContext:
     """Join the process group torchrun describes (WORLD_SIZE > 1): NCCL on CUDA, gloo on CPU.
 
-    Without torchrun this is a single process on CUDA when present, else the CPU."""
+    Without torchrun this is one process on `device` as given (cpu, cuda, cuda:N), else CUDA when present, else
+    the CPU. Under torchrun each process takes the GPU of its LOCAL_RANK (a cuda:N index is not used)."""
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     rank, local_rank = int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
-    use_cuda = torch.cuda.is_available() and device != "cpu"
-    if use_cuda:
-        torch.cuda.set_device(local_rank)
-        chosen = torch.device("cuda", local_rank)
-    else:
-        chosen = torch.device(device or "cpu")
+    chosen = pick_device(device, local_rank if world_size > 1 else None)
+    if chosen.type == "cuda":
+        torch.cuda.set_device(chosen)
     if world_size > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if use_cuda else "gloo")
+        dist.init_process_group("nccl" if chosen.type == "cuda" else "gloo")
     return DistributedContext(rank, world_size, local_rank, chosen)
+
+
+def pick_device(device: str | None, local_rank: int | None) -> torch.device:
+    """`device` (default: CUDA when present, else the CPU); a CUDA device gets the index `local_rank` under
+    torchrun, else the one given (cuda alone: cuda:0)."""
+    chosen = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if chosen.type != "cuda":
+        return chosen
+    if local_rank is not None:
+        return torch.device("cuda", local_rank)
+    return torch.device("cuda", chosen.index or 0)
 
 
 def teardown_distributed() -> None:

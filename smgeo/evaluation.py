@@ -11,23 +11,29 @@ from tqdm import tqdm
 
 from smgeo.decode import decode_top_k
 from smgeo.distributed import DistributedContext, gather_objects
-from smgeo.metrics import sample_scores, summarize
+from smgeo.metrics import sample_scores, summarize_by_click
 from smgeo.model import SMGeo
+
+# The precision checkpoints are selected and tested in: the Predictor's (fp32, no autocast). Validation during
+# training uses it whatever the training precision, so the checkpoint kept is the best one as served.
+SERVING_AUTOCAST = False
 
 
 @torch.no_grad()
 def predict_loader(
-    model: SMGeo, loader: DataLoader, device: torch.device, autocast: bool = False, progress: bool = False
+    model: SMGeo, loader: DataLoader, device: torch.device, autocast: bool = SERVING_AUTOCAST, progress: bool = False
 ) -> list[dict[str, Any]]:
-    """Top-1 box of every sample, in the satellite frame: [{"index", "box", "score", "frame_box"}]."""
+    """Top-1 box of every sample, in the satellite frame: [{"index", "box", "score", "frame_box", "click_nxy"}]
+    (click_nxy: the click as fractions of the query's width and height)."""
     model.eval()
     rows = []
     for batch in tqdm(loader, desc="eval", unit="batch", disable=not progress, dynamic_ncols=True):
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=autocast):
             outputs = model(batch["query"].to(device), batch["reference"].to(device), batch["click"].to(device))
         boxes, scores = decode_top_k(outputs["heatmap"], outputs["size"], outputs["offset"], outputs["stride"], 1)
-        to_frame = batch["to_frame"].to(device).float()[:, None]
-        frame_boxes = (boxes[:, 0] * to_frame).cpu()
+        frame_boxes = (boxes[:, 0] * batch["to_frame"].to(device).float()).cpu()  # (B, 4) * (B, 4)
+        query_wh = torch.tensor([batch["query"].shape[-1], batch["query"].shape[-2]], dtype=torch.float32)
+        clicks_nxy = ((batch["click"].float() + 0.5) / query_wh).tolist()
         for i, index in enumerate(batch["index"].tolist()):
             rows.append(
                 {
@@ -35,6 +41,7 @@ def predict_loader(
                     "box": frame_boxes[i].tolist(),
                     "score": scores[i, 0].item(),
                     "frame_box": batch["frame_box"][i].tolist(),
+                    "click_nxy": clicks_nxy[i],
                 }
             )
     return rows
@@ -45,7 +52,7 @@ def evaluate(
     loader: DataLoader,
     context: DistributedContext,
     frame_size: int = 1024,
-    autocast: bool = False,
+    autocast: bool = SERVING_AUTOCAST,
     progress: bool = False,
 ) -> tuple[dict[str, float], list[dict[str, Any]]]:
     """Metrics over the whole split (every rank's share gathered, padding duplicates dropped) and the rows."""
@@ -56,7 +63,8 @@ def evaluate(
     scores = sample_scores(pred, truth, frame_size)
     for row, iou in zip(unique, scores["iou"].tolist(), strict=True):
         row["iou"] = iou
-    return summarize(scores["iou"], scores["center_px"]), unique
+    clicks_nxy = torch.tensor([row["click_nxy"] for row in unique])
+    return summarize_by_click(scores["iou"], scores["center_px"], clicks_nxy), unique
 
 
 def evaluate_checkpoint(

@@ -33,7 +33,11 @@ class QueryGuidedFusion(nn.Module):
         scores = (self.pool_query(click) * self.pool_key(query)).sum(-1) / math.sqrt(query.shape[-1])
         weights = (scores.float() + prior.float().clamp_min(1e-6).log()).softmax(dim=-1)
         pooled = (weights[..., None].to(query.dtype) * query).sum(dim=1)
-        q_hat = F.normalize(self.embed(pooled + click[:, 0]), dim=-1)
-        similarity = (F.normalize(reference, dim=-1) * q_hat[:, None]).sum(-1) * self.log_temperature.exp()
-        injected = self.inject(torch.cat([reference * q_hat[:, None], similarity[..., None]], dim=-1))
+        q_embed = self.embed(pooled + click[:, 0])
+        with torch.autocast(device_type=reference.device.type, enabled=False):
+            # fp32: these are the logits of a cross-entropy over thousands of cells (bf16 keeps ~3 digits)
+            q_hat = F.normalize(q_embed.float(), dim=-1)
+            similarity = (F.normalize(reference.float(), dim=-1) * q_hat[:, None]).sum(-1) * self.log_temperature.exp()
+        mixed = reference * q_hat[:, None].to(reference.dtype)
+        injected = self.inject(torch.cat([mixed, similarity[..., None].to(mixed.dtype)], dim=-1))
         return reference + injected, similarity, weights

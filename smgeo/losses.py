@@ -12,7 +12,7 @@ from torch import nn
 
 from smgeo.boxes import generalized_box_iou
 from smgeo.config import LossConfig
-from smgeo.decode import box_at_cells
+from smgeo.decode import box_at_cells, size_from_log
 
 
 def focal_heatmap_loss(
@@ -124,7 +124,7 @@ class SMGeoCriterion(nn.Module):
         decoded = box_at_cells(cell_x[:, None], cell_y[:, None], outputs["size"], outputs["offset"], stride)[:, 0]
         return {
             "offset": F.l1_loss(pred_offset, true_offset),
-            "size": F.l1_loss(pred_log_size.exp(), true_size),
+            "size": F.l1_loss(size_from_log(pred_log_size), true_size),
             "giou": (1 - generalized_box_iou(decoded, boxes)).mean(),
         }
 

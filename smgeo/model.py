@@ -11,6 +11,7 @@ from smgeo.cross_view_encoder import CrossViewEncoder, GMoELayer, build_ffn
 from smgeo.decode import decode_top_k
 from smgeo.fusion import QueryGuidedFusion
 from smgeo.head import LocalizationHead
+from smgeo.init_streams import draw_seed, init_stream
 from smgeo.positional import FourierPositionEncoding
 from smgeo.prompt_encoder import ClickPromptEncoder
 
@@ -69,31 +70,40 @@ class SMGeo(nn.Module):
         return {"boxes": boxes, "scores": scores, **outputs}
 
 
-def build_model(config: ModelConfig) -> SMGeo:
-    backbone = build_backbone(config.backbone, config.reference_size)
-    enc = config.encoder
-    position = FourierPositionEncoding(enc.dim, config.prompt.fourier_scale)
-    layers = [
-        GMoELayer(
-            enc.dim,
-            enc.num_heads,
-            enc.window_size,
-            build_ffn(enc.dim, config.moe),
-            enc.dropout,
-            query_agnostic=config.query_agnostic,
-        )
-        for _ in range(enc.num_layers)
-    ]
-    encoder = CrossViewEncoder((backbone.channels[1], backbone.channels[2]), enc.dim, layers, position)
-    prompt = None if config.query_agnostic else ClickPromptEncoder(enc.dim, position, config.prompt.prior_sigma)
-    fusion = None if config.query_agnostic else QueryGuidedFusion(enc.dim)
-    head = LocalizationHead(
-        enc.dim,
-        config.head.hidden,
-        config.head.stride,
-        config.head.num_layers,
-        enc.num_heads,
-        enc.window_size,
-        backbone.channels[0],
+def build_layer(config: ModelConfig, seed: int, index: int) -> GMoELayer:
+    """Encoder layer `index`: its FFN (experts or dense) and its attention parts each from a stream of their own."""
+    enc, name = config.encoder, f"encoder.layers.{index}"
+    with init_stream(seed, f"{name}.ffn"):
+        ffn = build_ffn(enc.dim, config.moe)
+    with init_stream(seed, f"{name}.attention"):
+        return GMoELayer(enc.dim, enc.num_heads, enc.window_size, ffn, enc.dropout, config.query_agnostic)
+
+
+def build_head(config: ModelConfig, backbone: SwinBackbone) -> LocalizationHead:
+    enc, head = config.encoder, config.head
+    return LocalizationHead(
+        enc.dim, head.hidden, head.stride, head.num_layers, enc.num_heads, enc.window_size, backbone.channels[0]
     )
+
+
+def build_model(config: ModelConfig, seed: int | None = None, load_pretrained: bool = True) -> SMGeo:
+    """Each component draws its initial weights from its own stream, seeded from (seed, component name), so
+    ablation variants built with one seed start with equal weights in the components they share.
+    seed None: one draw from torch's CPU generator (a `torch.manual_seed` before still decides the weights).
+    load_pretrained False: the backbone's weights file is not read (a model about to get a checkpoint's weights)."""
+    seed = draw_seed() if seed is None else seed
+    enc, agnostic = config.encoder, config.query_agnostic
+    with init_stream(seed, "backbone"):
+        backbone = build_backbone(config.backbone, config.reference_size, load_pretrained)
+    with init_stream(seed, "position"):
+        position = FourierPositionEncoding(enc.dim, config.prompt.fourier_scale)
+    layers = [build_layer(config, seed, index) for index in range(enc.num_layers)]
+    with init_stream(seed, "encoder"):
+        encoder = CrossViewEncoder((backbone.channels[1], backbone.channels[2]), enc.dim, layers, position)
+    with init_stream(seed, "prompt"):
+        prompt = None if agnostic else ClickPromptEncoder(enc.dim, position, config.prompt.prior_sigma)
+    with init_stream(seed, "fusion"):
+        fusion = None if agnostic else QueryGuidedFusion(enc.dim)
+    with init_stream(seed, "head"):
+        head = build_head(config, backbone)
     return SMGeo(backbone, prompt, encoder, fusion, head, top_k=config.head.top_k)

@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from smgeo.init_streams import draw_seed, init_stream
+
 
 @dataclass
 class RoutingResult:
@@ -49,10 +51,9 @@ class Router(nn.Module):
         super().__init__()
         self.top_k, self.shared, self.noise = top_k, shared, noise
         self.scale_embed = nn.Embedding(num_scales, dim)
-        self.gates = nn.ModuleList(nn.Linear(dim, num_experts, bias=False) for _ in range(1 if shared else num_sources))
         nn.init.normal_(self.scale_embed.weight, std=0.02)
-        for gate in self.gates:
-            nn.init.normal_(gate.weight, std=0.02)
+        # Each gate is drawn whole before the next: the shared router's one gate equals the first view-specific one.
+        self.gates = nn.ModuleList(_gate(dim, num_experts) for _ in range(1 if shared else num_sources))
 
     def forward(self, tokens_tc: torch.Tensor, source_t: torch.Tensor, scale_t: torch.Tensor) -> RoutingResult:
         with torch.autocast(device_type=tokens_tc.device.type, enabled=False):
@@ -75,6 +76,17 @@ class Router(nn.Module):
         return logits_te
 
 
+def _gate(dim: int, num_experts: int) -> nn.Linear:
+    gate = nn.Linear(dim, num_experts, bias=False)
+    nn.init.normal_(gate.weight, std=0.02)
+    return gate
+
+
+def gate_entropy(probs_te: torch.Tensor) -> torch.Tensor:
+    """(T, E) gate probabilities -> (T,) entropy in nats (0: one expert; ln E: uniform)."""
+    return -(probs_te * probs_te.clamp_min(1e-9).log()).sum(-1)
+
+
 def routing_aux(routing: RoutingResult, source_t: torch.Tensor, num_sources: int) -> dict[str, torch.Tensor]:
     """Auxiliary terms of one routing, all with gradients where they are losses.
 
@@ -90,7 +102,7 @@ def routing_aux(routing: RoutingResult, source_t: torch.Tensor, num_sources: int
         if rows.any():
             share_e = chosen_te[rows].mean(0) / routing.experts_tk.shape[1]
             balances.append(num_experts * (share_e * routing.probs_te[rows].mean(0)).sum())
-    entropy_t = -(routing.probs_te * routing.probs_te.clamp_min(1e-9).log()).sum(-1)
+    entropy_t = gate_entropy(routing.probs_te)
     return {
         "balance": torch.stack(balances).mean(),
         "z": torch.logsumexp(routing.logits_te, dim=-1).pow(2).mean(),
@@ -124,8 +136,13 @@ class SparseMoE(nn.Module):
         if not 1 <= top_k <= num_experts:
             raise ValueError(f"top_k must be in [1, {num_experts}], got {top_k}")
         self.num_sources, self.capacity_factor = num_sources, capacity_factor
-        self.router = Router(dim, num_experts, top_k, num_sources, num_scales, shared_router, router_noise)
-        self.experts = nn.ModuleList(FeedForward(dim, hidden) for _ in range(num_experts))
+        # The router and the experts draw their initial weights from streams of their own: the shared-router
+        # ablation (one gate instead of one per view) then starts with the same experts as the full model.
+        streams = draw_seed()
+        with init_stream(streams, "router"):
+            self.router = Router(dim, num_experts, top_k, num_sources, num_scales, shared_router, router_noise)
+        with init_stream(streams, "experts"):
+            self.experts = nn.ModuleList(FeedForward(dim, hidden) for _ in range(num_experts))
         self.dispatch = "sparse"
 
     def forward(

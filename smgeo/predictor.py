@@ -64,7 +64,7 @@ class Predictor:
         self.config: SMGeoConfig = payload["config"]
         self.metrics = payload.get("metrics", {})
         self.device = pick_device(device)
-        self.model = build_model(self.config.model)
+        self.model = build_model(self.config.model, load_pretrained=False)  # the weights are the checkpoint's
         self.model.load_state_dict(payload["model"])
         self.model.to(self.device).eval()
         model_cfg = self.config.model

@@ -6,6 +6,14 @@ import math
 
 import torch
 
+REFERENCE_BATCH = 8  # train.lr is the learning rate of a global batch of this many pairs
+
+
+def effective_lr(lr: float, global_batch: int) -> float:
+    """The peak learning rate a run uses: `lr` (given for a global batch of 8) scaled linearly with the global
+    batch (pairs per optimizer step over all processes). The one place this scaling is computed."""
+    return lr * global_batch / REFERENCE_BATCH
+
 
 def warmup_cosine(step: int, warmup_steps: int, total_steps: int, min_ratio: float) -> float:
     """Multiplier of the base learning rate at `step` (0-based)."""

@@ -7,7 +7,6 @@ Run with `smgeo train` (one process) or `torchrun --nproc_per_node N -m smgeo tr
 from __future__ import annotations
 
 import json
-import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,12 +20,15 @@ from tqdm import tqdm
 from smgeo.checkpoint import export_for_inference, load_checkpoint, save_checkpoint
 from smgeo.config import SMGeoConfig
 from smgeo.data.cvogl import CVOGLDataset
-from smgeo.data.transforms import build_transforms
+from smgeo.data.transforms import build_transforms, training_decode_sides
+from smgeo.determinism import all_rng_states, restore_own_rng_state, seed_everything
 from smgeo.distributed import DistributedContext, ShardedSampler, any_rank, setup_distributed, teardown_distributed
-from smgeo.evaluation import evaluate
+from smgeo.evaluation import SERVING_AUTOCAST, evaluate
 from smgeo.losses import build_criterion
 from smgeo.model import build_model
-from smgeo.schedule import build_scheduler
+from smgeo.resume import check_resumable
+from smgeo.router_stats import RouterMonitor
+from smgeo.schedule import build_scheduler, effective_lr
 
 
 class TrainingHooks(Protocol):
@@ -62,11 +64,7 @@ class TrainResult:
     best_checkpoint: Path | None
     model_checkpoint: Path | None  # inference-only export of the best weights
     val_metrics: dict[str, float] | None
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    torch.manual_seed(seed)
+    effective_lr: float  # the peak learning rate used: train.lr scaled to the global batch
 
 
 def parameter_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
@@ -88,6 +86,7 @@ def build_loaders(config: SMGeoConfig, context: DistributedContext) -> tuple[Dat
         seed=train_cfg.seed,
         **common,
         transform=build_transforms(model_cfg.query_size, model_cfg.reference_size, train=data.augment),
+        decode_sides=training_decode_sides(model_cfg.query_size, model_cfg.reference_size),
     )
     val_set = CVOGLDataset(
         split="val", **common, transform=build_transforms(model_cfg.query_size, model_cfg.reference_size, train=False)
@@ -119,9 +118,11 @@ class Trainer:
         self.config, self.hooks = config, hooks or NoHooks()
         self.context = setup_distributed(device)
         self.out_dir = Path(config.train.out_dir)
-        seed_everything(config.train.seed + self.context.rank)
+        seed_everything(config.train.seed + self.context.rank, config.train.deterministic)
         self.train_loader, self.val_loader, self.sampler = build_loaders(config, self.context)
-        self.model = build_model(config.model).to(self.context.device)
+        # Weights from a checkpoint (init_from, resume) replace the backbone's: its weights file is not read.
+        model = build_model(config.model, seed=config.train.seed, load_pretrained=not (init_from or resume))
+        self.model = model.to(self.context.device)
         if init_from:
             self.model.load_state_dict(load_checkpoint(init_from)["model"])
         self.criterion = build_criterion(config.loss)
@@ -131,9 +132,9 @@ class Trainer:
         self.total_steps = config.train.epochs * self.steps_per_epoch
         if config.train.max_steps is not None:
             self.total_steps = min(self.total_steps, config.train.max_steps)
-        # The base learning rate is given for a global batch of 8 and scaled linearly with the real one.
-        global_batch = config.train.batch_size * self.context.world_size
-        lr = config.train.lr * global_batch / 8
+        # train.lr is given for a global batch of 8; the run uses it scaled linearly to its own global batch.
+        self.global_batch = config.train.batch_size * self.context.world_size
+        self.lr = lr = effective_lr(config.train.lr, self.global_batch)
         self.optimizer = torch.optim.AdamW(parameter_groups(self.model, config.train.weight_decay), lr=lr)
         warmup = int(config.train.warmup_epochs * self.steps_per_epoch)
         self.scheduler = build_scheduler(self.optimizer, warmup, self.total_steps, config.train.min_lr / lr)
@@ -144,6 +145,8 @@ class Trainer:
         self.ddp = DistributedDataParallel(self.model) if self.context.enabled else None
         # bf16 autocast needs no loss scaling; it is only used on CUDA (CPU bf16 matmuls are slow).
         self.autocast = config.train.amp and self.context.device.type == "cuda"
+        sinks = (self._log, self.hooks.on_progress)  # router statistics of every evaluation go where its metrics go
+        self.router_monitor = RouterMonitor(self.val_loader.dataset, sinks, batch_size=config.train.batch_size)
 
     @property
     def forward_model(self) -> torch.nn.Module:
@@ -218,6 +221,8 @@ class Trainer:
             "step": self.state.step,
             "total_steps": self.total_steps,
             "lr": self.scheduler.get_last_lr()[0],
+            "effective_lr": self.lr,
+            "global_batch": self.global_batch,
             "loss": losses["loss_total"],
             "eta_s": seconds_per_step * (self.total_steps - self.state.step),
             **losses,
@@ -230,14 +235,16 @@ class Trainer:
             progress.set_postfix(epoch=self.state.epoch, loss=f"{losses['loss_total']:.3f}")
 
     def _evaluate_and_select(self) -> None:
+        # Select in the precision the predictor serves in, whatever the training precision.
         metrics, _ = evaluate(
-            self.model, self.val_loader, self.context, frame_size=self.config.data.frame_size, autocast=self.autocast
+            self.model, self.val_loader, self.context, frame_size=self.config.data.frame_size, autocast=SERVING_AUTOCAST
         )
         entry = {"kind": "val", "epoch": self.state.epoch, "step": self.state.step, **metrics}
         self.state.history.append(entry)
         if self.context.is_main:
             self._log(entry)
             self.hooks.on_progress(entry)
+            self.router_monitor.observe(self.model, self.state.epoch, self.state.step)
         if metrics["acc@0.5"] > self.state.best_metric:
             self.state.best_metric, self.state.best_epoch = metrics["acc@0.5"], self.state.epoch
             self._save("best.pt", metrics=metrics)
@@ -253,22 +260,22 @@ class Trainer:
             "best_metric": state.best_metric,
             "best_epoch": state.best_epoch,
             "history": state.history,
-            "rng": {
-                "torch": torch.get_rng_state(),
-                "python": random.getstate(),
-                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-            },
+            "effective_lr": self.lr,
+            "global_batch": self.global_batch,
         }
 
     def _save(self, name: str, metrics: dict[str, float] | None = None) -> None:
+        """Called on every rank: each rank's RNG state is gathered, then rank 0 writes."""
+        rng = all_rng_states(self.context)
         if self.context.is_main:
-            extra = self._checkpoint_extra()
+            extra = {**self._checkpoint_extra(), "rng": rng}
             if metrics is not None:
                 extra["metrics"] = metrics
             save_checkpoint(self.out_dir / name, self.config, self.model.state_dict(), **extra)
 
     def _restore(self, path: str | Path) -> None:
         payload = load_checkpoint(path)
+        check_resumable(payload, self.config, self.global_batch, str(path))
         self.model.load_state_dict(payload["model"])
         self.optimizer.load_state_dict(payload["optimizer"])
         self.scheduler.load_state_dict(payload["scheduler"])
@@ -280,10 +287,7 @@ class Trainer:
             payload["best_epoch"],
             list(payload["history"]),
         )
-        torch.set_rng_state(payload["rng"]["torch"])
-        random.setstate(payload["rng"]["python"])
-        if payload["rng"]["cuda"] and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(payload["rng"]["cuda"])
+        restore_own_rng_state(payload["rng"], self.context.rank)
 
     def _log(self, entry: dict[str, Any]) -> None:
         self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -301,7 +305,7 @@ class Trainer:
         if self.context.is_main and best.exists():
             exported = export_for_inference(best, self.out_dir / "model.pt")
         val = next((h for h in reversed(self.state.history) if h["epoch"] == self.state.best_epoch), None)
-        return TrainResult(status, self.state, best if best.exists() else None, exported, val)
+        return TrainResult(status, self.state, best if best.exists() else None, exported, val, self.lr)
 
 
 def train(
@@ -311,8 +315,7 @@ def train(
     init_from: str | Path | None = None,
     device: str | None = None,
 ) -> TrainResult:
-    trainer = Trainer(config, hooks, resume=resume, init_from=init_from, device=device)
     try:
-        return trainer.run()
+        return Trainer(config, hooks, resume=resume, init_from=init_from, device=device).run()
     finally:
         teardown_distributed()

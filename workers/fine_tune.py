@@ -40,6 +40,7 @@ from config.celery_app import app
 from smgeo.checkpoint import CheckpointError, load_checkpoint
 from smgeo.config import SMGeoConfig, config_to_dict, merge
 from smgeo.data.cvogl import SPLITS, CVOGLItem, CVOGLRecord, read_records, write_split
+from smgeo.schedule import effective_lr
 from workers.exports import ExportError, Rasters, local_path, query_size_of, split_of, write_dataset
 
 if TYPE_CHECKING:
@@ -168,12 +169,13 @@ class RunReporter:
         self.last_write, self.stopping = -math.inf, False
 
     def on_progress(self, report: dict[str, Any]) -> None:
-        """A trainer report: a train step (kept in the history as often as the trainer logs it) or a val entry."""
+        """A trainer report: a train step (kept in the history as often as the trainer logs it), a val entry, or
+        another kind (router statistics) that the run's page does not show."""
         if report.get("kind") == "val":
             self.history.append(report)
             self.note(f"epoch {report['epoch']}: val acc@0.5 {report['acc@0.5']:.3f}, mIoU {report['mIoU']:.3f}")
             self.write()
-        else:
+        elif report.get("kind") == "train":
             self._on_step(report)
 
     def _on_step(self, report: dict[str, Any]) -> None:
@@ -447,8 +449,9 @@ def _load_base(version: ModelVersion, path: str) -> SMGeoConfig:
 def _training_message(config: SMGeoConfig, processes: int, base_metrics: Mapping[str, float]) -> str:
     where = f"{processes} GPUs (torchrun)" if processes > 1 else "1 GPU" if processes else "the CPU"
     train = config.train
+    lr = effective_lr(train.lr, train.batch_size * max(1, processes))  # the rate the run really uses
     return (f"training on {where}: base val acc@0.5 {base_metrics['acc@0.5']:.3f}; {train.epochs} epochs, "
-            f"batch size {train.batch_size}, lr {train.lr:g}")  # fmt: skip
+            f"batch size {train.batch_size}, lr {lr:g}")  # fmt: skip
 
 
 def failure_reason(exc: BaseException) -> str:

@@ -58,7 +58,7 @@ def _load(version: ModelVersion) -> Predictor:
     path = local_checkpoint(version)
     try:
         return Predictor(path)
-    except (CheckpointError, FileNotFoundError, RuntimeError, ValueError) as exc:
+    except CheckpointError as exc:  # only an unreadable copy is dropped; any other error is the job's, file kept
         path.unlink(missing_ok=True)  # a damaged copy is fetched again next time
         raise ModelUnavailable(f"model version {version.name!r} could not be loaded: {exc}") from exc
 

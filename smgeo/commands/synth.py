@@ -38,6 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pitch-min", type=float, help="smallest camera tilt from nadir, degrees (preset: 10/20/30)")
     parser.add_argument("--pitch-max", type=float, help="largest camera tilt from nadir, degrees (preset: 35/55/60)")
     parser.add_argument("--photometric", type=float, help="0..1 strength of the drone's light/colour/blur/noise change")
+    parser.add_argument(
+        "--placement", type=float, help="0..0.5: how far from the query's centre the target may be (0.42)"
+    )
     parser.add_argument("--satellite-size", type=int, help="satellite image side, pixels (1024)")
     parser.add_argument("--query-size", type=int, help="drone query side, pixels (256)")
     parser.add_argument("--image-format", choices=("jpg", "png"), help="image files (jpg, quality 95)")
@@ -64,6 +67,7 @@ def _options(args: argparse.Namespace) -> SynthOptions:
         similarity=args.distractor_similarity,
         pitch_deg=pitch,
         photometric=args.photometric,
+        placement=args.placement,
         satellite_size=args.satellite_size,
         query_size=args.query_size,
         image_format=args.image_format,

@@ -38,7 +38,8 @@ def run(args: argparse.Namespace) -> int:
         raw = dataset.raw_sample(index)
         sample_id = dataset.records[index].sample_id
         item = inspect(predictor, raw["query"], raw["reference"], raw["click"], list(raw["box"]))
-        to_frame = dataset.frame_size / raw["reference"].width
+        width, height = raw["reference"].size
+        to_frame = torch.tensor([width, height, width, height]).reciprocal() * dataset.frame_size
         pair = torch.tensor([item.boxes[0], item.truth]) * to_frame
         iou = sample_scores(pair[:1], pair[1:], dataset.frame_size)["iou"].item()
         item.title = f"{args.data_name} {args.split} #{index} ({sample_id}) · IoU {iou:.2f}"

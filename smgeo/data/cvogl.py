@@ -167,8 +167,19 @@ def sample_seed(seed: int, epoch: int, index: int) -> int:
     return int.from_bytes(digest, "little")
 
 
-def _reference_width(reference: Any) -> int:
-    return reference.shape[-1] if isinstance(reference, torch.Tensor) else reference.width
+def _image_size(image: Any) -> tuple[int, int]:
+    """(width, height) of a PIL image or a (C, H, W) tensor."""
+    return (image.shape[-1], image.shape[-2]) if isinstance(image, torch.Tensor) else image.size
+
+
+def open_rgb(path: Path, min_side: int | None = None) -> Image.Image:
+    """An RGB image; a JPEG with `min_side` is decoded at the smallest 1/2, 1/4 or 1/8 scale that keeps both sides
+    >= min_side (PIL's draft mode: the DCT does the downscaling, several times faster than a full decode)."""
+    with Image.open(path) as image:
+        if min_side and image.format == "JPEG":
+            scale = max(1, min(image.width, image.height) // min_side)
+            image.draft("RGB", (-(-image.width // scale), -(-image.height // scale)))
+        return image.convert("RGB")
 
 
 class CVOGLDataset(Dataset):
@@ -179,10 +190,14 @@ class CVOGLDataset(Dataset):
     - "index": the record index;
     - "frame_box": float32 (4,) the record's box in the `frame_size` frame, clamped to [0, frame_size - 1]
       (the evaluation ground truth);
-    - "to_frame": frame_size / the reference's output width, so that for a resized but otherwise un-augmented
-      sample, a box in model-input reference pixels times `to_frame` is in the frame (frame_box ≈ box * to_frame).
+    - "to_frame": float32 (4,) frame_size / the reference's output (width, height, width, height), so that for a
+      resized but otherwise un-augmented sample, a box in model-input reference pixels times `to_frame` is in the
+      frame (frame_box ≈ box * to_frame). The square frame spans the whole satellite image: on a non-square image
+      x and y scale differently.
     The transform's rng is `random.Random(sample_seed(seed, epoch, index))`: change the epoch with `set_epoch`
     before iterating (DataLoader workers that persist across epochs do not see the change).
+    `decode_sides`: {"query": side, "satellite": side}, the smallest sides a JPEG needs to be decoded at (the model
+    input's, with some margin for crops); None decodes at full size.
     """
 
     def __init__(
@@ -193,8 +208,10 @@ class CVOGLDataset(Dataset):
         transform: Transform | None = None,
         seed: int = 0,
         frame_size: int = FRAME_SIZE,
+        decode_sides: dict[str, int] | None = None,
     ) -> None:
         self.root = Path(data_root) / data_name
+        self.decode_sides = dict(decode_sides or {})
         for folder in ("query", "satellite"):
             if not (self.root / folder).is_dir():
                 raise FileNotFoundError(f"CVOGL image folder {self.root / folder} not found")
@@ -211,16 +228,15 @@ class CVOGLDataset(Dataset):
         path = self.root / folder / name
         if not path.is_file():
             raise FileNotFoundError(f"{self.split} record {index}: {folder} image {path} not found")
-        with Image.open(path) as image:
-            return image.convert("RGB")
+        return open_rgb(path, self.decode_sides.get(folder))
 
     def raw_sample(self, index: int) -> dict[str, Any]:
         """The untransformed sample: PIL images, click and box (in the satellite image's pixels) as tuples."""
         record = self.records[index]
         query = self._open("query", record.query_file, index)
         reference = self._open("satellite", record.satellite_file, index)
-        scale = reference.width / self.frame_size
-        box = tuple(v * scale for v in record.box)
+        sx, sy = reference.width / self.frame_size, reference.height / self.frame_size
+        box = (record.box[0] * sx, record.box[1] * sy, record.box[2] * sx, record.box[3] * sy)
         return {"query": query, "reference": reference, "click": record.click, "box": box}
 
     def __getitem__(self, index: int) -> dict[str, Any]:
@@ -231,7 +247,9 @@ class CVOGLDataset(Dataset):
         frame_box = [min(max(v, 0.0), top) for v in self.records[index].box]
         sample["index"] = index
         sample["frame_box"] = torch.tensor(frame_box, dtype=torch.float32)
-        sample["to_frame"] = self.frame_size / _reference_width(sample["reference"])
+        width, height = _image_size(sample["reference"])
+        fx, fy = self.frame_size / width, self.frame_size / height
+        sample["to_frame"] = torch.tensor([fx, fy, fx, fy], dtype=torch.float32)
         return sample
 
 

@@ -202,3 +202,9 @@ def build_transforms(query_size: tuple[int, int], reference_size: int, train: bo
         return Compose([resize, ToTensorNormalize()])
     geometric = [RandomQueryCrop(0.8), RandomReferenceCrop(0.75), RandomRotate90Reference()]
     return Compose([*geometric, resize, ColorJitter(), ToTensorNormalize()])
+
+
+def training_decode_sides(query_size: tuple[int, int], reference_size: int) -> dict[str, int]:
+    """The smallest image sides a training sample needs decoded (for `CVOGLDataset(decode_sides=...)`): twice the
+    model input, so the random crops still resize down. Evaluation decodes at full size, as the predictor does."""
+    return {"query": 2 * max(query_size), "satellite": 2 * reference_size}

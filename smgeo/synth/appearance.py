@@ -68,10 +68,9 @@ def _local_coords(
     return lx.astype(np.float32), ly.astype(np.float32)
 
 
-def _erode(alpha: np.ndarray, pixels: float) -> np.ndarray:
-    """(h, w) bool: the footprint shrunk by about `pixels` layer pixels (a square structuring element)."""
-    mask = alpha > 0.5
-    for _ in range(max(1, round(pixels))):
+def erode_mask(mask: np.ndarray, steps: int) -> np.ndarray:
+    """(h, w) bool shrunk by `steps` pixels: a pixel stays when its 4 neighbours are set, `steps` times over."""
+    for _ in range(steps):
         shrunk = mask.copy()
         shrunk[1:] &= mask[:-1]
         shrunk[:-1] &= mask[1:]
@@ -79,6 +78,11 @@ def _erode(alpha: np.ndarray, pixels: float) -> np.ndarray:
         shrunk[:, :-1] &= mask[:, 1:]
         mask = shrunk
     return mask
+
+
+def _erode(alpha: np.ndarray, pixels: float) -> np.ndarray:
+    """(h, w) bool: the footprint shrunk by about `pixels` layer pixels."""
+    return erode_mask(alpha > 0.5, max(1, round(pixels)))
 
 
 def _clumps(rng: np.random.Generator, shape: tuple[int, int], cells: int) -> np.ndarray:

@@ -26,7 +26,7 @@ from smgeo import __version__
 from smgeo.data.cvogl import SPLITS, CVOGLItem, split_path, write_images, write_split
 from smgeo.synth.generate import FRAME_SIZE, SynthOptions, render_scene_pairs
 
-VERSION = "smgeo-synth/1"
+VERSION = "smgeo-synth/2"  # 2: targets anywhere in the query, clicks anywhere on them
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from smgeo.synth.appearance import erode_mask
 from smgeo.synth.camera import Camera, camera_looking_at
 from smgeo.synth.drone import render_drone_view
 from smgeo.synth.layout import generate_scene
@@ -25,7 +26,9 @@ IMAGE_FORMATS = ("jpg", "png")
 class SynthOptions:
     """How the pairs are made. Sizes in pixels; view_extent: frame pixels the query spans across at the target;
     pitch_deg: camera tilt from nadir; similarity: of look-alikes to their target, 0..1 (1: identical);
-    photometric: strength of the drone's light/colour/blur/noise change, 0..1."""
+    photometric: strength of the drone's light/colour/blur/noise change, 0..1; placement: how far from the query's
+    centre the target may appear, as a fraction of the side (0.5: anywhere); the click is a random point of the
+    target's visible top, as a person's click lands anywhere on the object."""
 
     satellite_size: int = 1024
     query_size: int = 256
@@ -36,12 +39,14 @@ class SynthOptions:
     view_extent: tuple[float, float] = (220.0, 460.0)
     fov_deg: tuple[float, float] = (50.0, 62.0)
     photometric: float = 0.5
+    placement: float = 0.42
     image_format: str = "jpg"
 
     def __post_init__(self) -> None:
         checks = {
             "similarity must be in [0, 1]": 0 <= self.similarity <= 1,
             "photometric must be in [0, 1]": 0 <= self.photometric <= 1,
+            "placement must be in [0, 0.5]": 0 <= self.placement <= 0.5,
             "pitch range must satisfy 0 <= min <= max <= 70 degrees": 0 <= self.pitch_deg[0] <= self.pitch_deg[1] <= 70,
             "targets per scene must be >= 1": self.targets_per_scene >= 1,
             "distractors must be >= 0": self.distractors >= 0,
@@ -93,14 +98,23 @@ class ScenePairs:
 
 
 def random_camera(target: SceneObject, options: SynthOptions, rng: np.random.Generator) -> Camera:
-    """A drone pose that sees the target's top centre at a random pixel near the middle of the query."""
+    """A drone pose that sees the target's top centre at a random pixel within `options.placement` of the middle."""
     size = options.query_size
     heading, pitch, fov = rng.uniform(0, 360), rng.uniform(*options.pitch_deg), rng.uniform(*options.fov_deg)
     x1, y1, x2, y2 = target.box
     extent = max(rng.uniform(*options.view_extent), 2.5 * max(x2 - x1, y2 - y1))
     distance = extent / 2 / math.tan(math.radians(fov) / 2)  # the query spans about `extent` at the target
-    pixel = tuple((size - 1) / 2 + rng.uniform(-0.22, 0.22, 2) * size)
+    pixel = tuple((size - 1) / 2 + rng.uniform(-options.placement, options.placement, 2) * size)
     return camera_looking_at(target.top_anchor, pixel, (size, size), heading, pitch, distance, fov)
+
+
+def random_click(mask: np.ndarray, rng: np.random.Generator, margin: int = 2) -> tuple[float, float]:
+    """A uniformly random pixel (x, y) of `mask` (H, W) bool, preferring pixels at least `margin` pixels inside it
+    (an edge pixel is ambiguous once the photo is blurred)."""
+    inner = erode_mask(mask, margin)
+    rows, columns = np.nonzero(inner if inner.any() else mask)
+    pick = rng.integers(len(rows))
+    return float(columns[pick]), float(rows[pick])
 
 
 def render_pair(
@@ -117,7 +131,7 @@ def render_pair(
         if visible:
             break
     query = photometric_change(view.image, rng, options.photometric, view.depth)
-    click_xy = (float(click[0]), float(click[1]))
+    click_xy = random_click(view.object_ids == target.object_id, rng) if visible else (float(click[0]), float(click[1]))
     return SynthPair(query, click_xy, target.box, target.category, target.object_id, camera, visible)
 
 

@@ -21,21 +21,18 @@ def tiny_dataset(tmp_path_factory) -> Path:
 
 def small_config(data_root: Path, out_dir: Path, *overrides: str) -> SMGeoConfig:
     """The tiny preset shrunk further so a training step takes a fraction of a second on a CPU."""
-    return load_config(
-        "tiny",
-        [
-            f"data.data_root={data_root}",
-            f"data.data_name={DATA_NAME}",
-            "data.num_workers=0",
-            "model.reference_size=128",
-            "model.query_size=[64, 64]",
-            "model.encoder.dim=32",
-            "model.encoder.num_heads=2",
-            "model.encoder.num_layers=1",
-            "model.head.hidden=16",
-            "train.batch_size=2",
-            "train.log_every_steps=1",
-            f"train.out_dir={out_dir}",
-            *overrides,
-        ],
-    )
+    paths = [f"data.data_root={data_root}", f"data.data_name={DATA_NAME}", f"train.out_dir={out_dir}"]
+    return load_config("tiny", [*paths, *SMALL_OVERRIDES, *overrides])
+
+
+SMALL_OVERRIDES = (  # the tiny preset shrunk further: a training step takes a fraction of a second on a CPU
+    "data.num_workers=0",
+    "model.reference_size=128",
+    "model.query_size=[64, 64]",
+    "model.encoder.dim=32",
+    "model.encoder.num_heads=2",
+    "model.encoder.num_layers=1",
+    "model.head.hidden=16",
+    "train.batch_size=2",
+    "train.log_every_steps=1",
+)

@@ -1,7 +1,7 @@
 import torch
 
 from smgeo.boxes import box_iou, generalized_box_iou
-from smgeo.metrics import evaluate_boxes, sample_scores
+from smgeo.metrics import edge_clicks, evaluate_boxes, sample_scores, summarize_by_click
 
 
 def test_iou_of_hand_computed_boxes_without_plus_one() -> None:
@@ -45,3 +45,16 @@ def test_giou_is_negative_for_disjoint_boxes_and_one_for_identical() -> None:
     b = torch.tensor([20.0, 0.0, 30.0, 10.0])
     torch.testing.assert_close(generalized_box_iou(a, b), torch.tensor(-1.0 / 3.0))
     torch.testing.assert_close(generalized_box_iou(a, a), torch.tensor(1.0))
+
+
+def test_clicks_in_the_outer_band_are_scored_on_their_own() -> None:
+    truth = torch.tensor([[0.0, 0.0, 100.0, 100.0]] * 4)
+    pred = torch.tensor([[0.0, 0.0, 100.0, 100.0]] * 2 + [[500.0, 500.0, 600.0, 600.0]] * 2)
+    clicks = torch.tensor([[0.5, 0.5], [0.3, 0.7], [0.1, 0.5], [0.6, 0.95]])  # the last two in the outer band
+    scores = sample_scores(pred, truth)
+    metrics = summarize_by_click(scores["iou"], scores["center_px"], clicks)
+    assert metrics["acc@0.5"] == 0.5 and metrics["n"] == 4
+    assert metrics["edge_acc@0.5"] == 0.0 and metrics["edge_n"] == 2
+    assert edge_clicks(clicks).tolist() == [False, False, True, True]
+    central = summarize_by_click(scores["iou"][:2], scores["center_px"][:2], clicks[:2])
+    assert "edge_n" not in central

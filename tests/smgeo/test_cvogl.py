@@ -104,15 +104,37 @@ def test_dataset_gives_boxes_in_the_satellite_pixels_and_a_clamped_frame_box(tmp
     assert sample["reference"].size == (512, 512) and sample["query"].size == (32, 24)
     assert sample["box"] == (50.0, 100.0, 550.0, 300.0)  # halved with the image
     assert sample["frame_box"].tolist() == [100.0, 200.0, 1023.0, 600.0]
-    assert sample["frame_box"].dtype == torch.float32 and sample["index"] == 0 and sample["to_frame"] == 2.0
+    assert sample["frame_box"].dtype == torch.float32 and sample["index"] == 0
+    assert sample["to_frame"].tolist() == [2.0, 2.0, 2.0, 2.0]
 
 
 def test_to_frame_maps_a_box_at_the_model_input_back_to_the_frame(tmp_path) -> None:
     _write(tmp_path, items=[_item(0, satellite_side=512, box=(100.0, 200.0, 300.0, 600.0))])
     dataset = CVOGLDataset(tmp_path, NAME, "train", transform=build_transforms((24, 32), 128, train=False))
     sample = dataset[0]
-    assert sample["to_frame"] == 8.0
+    assert sample["to_frame"].tolist() == [8.0, 8.0, 8.0, 8.0]
     assert torch.allclose(sample["box"] * sample["to_frame"], sample["frame_box"])
+
+
+def test_a_non_square_satellite_image_scales_x_and_y_each(tmp_path) -> None:
+    item = _item(0, box=(128.0, 256.0, 512.0, 768.0))
+    item = CVOGLItem(**{**item.__dict__, "satellite_image": Image.new("RGB", (512, 256), (9, 9, 9))})
+    _write(tmp_path, items=[item])
+    sample = CVOGLDataset(tmp_path, NAME, "train")[0]
+    assert sample["box"] == (64.0, 64.0, 256.0, 192.0)  # x halved, y quartered with the image
+    assert sample["to_frame"].tolist() == [2.0, 4.0, 2.0, 4.0]
+    resized = CVOGLDataset(tmp_path, NAME, "train", transform=build_transforms((24, 32), 128, train=False))[0]
+    assert torch.allclose(resized["box"] * resized["to_frame"], resized["frame_box"])
+
+
+def test_jpegs_decode_at_a_reduced_size_when_the_model_needs_less(tmp_path) -> None:
+    box = (100.0, 200.0, 300.0, 600.0)
+    _write(tmp_path, items=[_item(0, satellite_side=512, box=box, suffix="jpg")])
+    full = CVOGLDataset(tmp_path, NAME, "train")[0]
+    small = CVOGLDataset(tmp_path, NAME, "train", decode_sides={"satellite": 128})[0]
+    assert full["reference"].size == (512, 512) and small["reference"].size == (128, 128)
+    assert small["box"] == (12.5, 25.0, 37.5, 75.0)  # the box follows the decoded size
+    assert torch.allclose(torch.tensor(small["box"]) * small["to_frame"], small["frame_box"])
 
 
 def test_the_transform_rng_is_stable_per_sample_and_epoch(tmp_path) -> None:
@@ -151,4 +173,4 @@ def test_a_dataloader_batches_transformed_samples(tmp_path) -> None:
     batch = next(iter(torch.utils.data.DataLoader(dataset, batch_size=3)))
     assert batch["query"].shape == (3, 3, 24, 32) and batch["reference"].shape == (3, 3, 64, 64)
     assert batch["click"].shape == (3, 2) and batch["frame_box"].shape == (3, 4)
-    assert batch["index"].tolist() == [0, 1, 2] and batch["to_frame"].tolist() == [16.0, 16.0, 16.0]
+    assert batch["index"].tolist() == [0, 1, 2] and batch["to_frame"].tolist() == [[16.0] * 4] * 3

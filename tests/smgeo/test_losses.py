@@ -51,3 +51,12 @@ def test_entropy_weight_ramps_up_over_its_warmup() -> None:
     assert criterion.weights(0)["moe_entropy"] == 0.0
     assert criterion.weights(50)["moe_entropy"] == 0.005
     assert criterion.weights(1000)["moe_entropy"] == 0.01
+
+
+def test_box_losses_stay_finite_when_the_size_channel_diverges() -> None:
+    outputs = fake_outputs((3, 3), 2.0, 0.5)
+    outputs["size"] = torch.full((1, 2, 8, 8), 200.0, requires_grad=True)  # log-cells: exp(200) is inf in fp32
+    losses = SMGeoCriterion(LossConfig())(outputs, torch.tensor([[20.0, 20.0, 36.0, 36.0]]))
+    assert all(torch.isfinite(value) for value in losses.values())
+    losses["total"].backward()
+    assert torch.isfinite(outputs["size"].grad).all()

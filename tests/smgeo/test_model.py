@@ -95,3 +95,47 @@ def test_swin_t_at_paper_sizes_gives_a_stride_8_map_of_the_1024_reference() -> N
     assert out["aux"][0]["choice"]["reference_fine"].shape == (1, 64, 64)
     assert out["aux"][0]["choice"]["query_fine"].shape == (1, 16, 16)
     assert sum(p.numel() for p in model.parameters()) > 25e6
+
+
+def shared_entries(a: torch.nn.Module, b: torch.nn.Module) -> list[tuple[str, torch.Tensor, torch.Tensor]]:
+    """(name, a's tensor, b's tensor) of every parameter and buffer whose name exists in both models."""
+    a_state, b_state = a.state_dict(), b.state_dict()
+    return [(name, a_state[name], b_state[name]) for name in a_state.keys() & b_state.keys()]
+
+
+@pytest.mark.parametrize("override", ["model.moe.ffn=dense", "model.moe.router=shared", "model.query_agnostic=true"])
+def test_ablation_variants_of_one_seed_start_from_the_same_shared_weights(override: str) -> None:
+    full = build_model(preset("tiny").model, seed=3)
+    variant = build_model(load_config("tiny", [override]).model, seed=3)
+    shared = shared_entries(full, variant)
+    names = [name for name, *_ in shared]
+    assert any(n.startswith("backbone.") for n in names) and any(n.startswith("head.") for n in names)
+    assert any(".ffn.experts." in n for n in names) == (override != "model.moe.ffn=dense")
+    assert [name for name, a, b in shared if not torch.equal(a, b)] == []
+
+
+def test_the_shared_router_variant_lacks_only_the_second_gate() -> None:
+    full = build_model(preset("tiny").model, seed=3)
+    variant = build_model(load_config("tiny", ["model.moe.router=shared"]).model, seed=3)
+    only_full = set(full.state_dict()) - set(variant.state_dict())
+    assert only_full == {f"encoder.layers.{i}.ffn.router.gates.1.weight" for i in range(2)}
+
+
+def test_different_seeds_give_different_weights_and_one_seed_the_same() -> None:
+    config = preset("tiny").model
+    a, b, again = build_model(config, seed=0), build_model(config, seed=1), build_model(config, seed=0)
+    random_params = [name for name, p in a.named_parameters() if p.numel() > 1 and p.std() > 0]
+    b_params, again_params = dict(b.named_parameters()), dict(again.named_parameters())
+    a_params = dict(a.named_parameters())
+    assert [n for n in random_params if torch.equal(a_params[n], b_params[n])] == []
+    assert all(torch.equal(a_params[n], again_params[n]) for n in a_params)
+
+
+def test_without_a_seed_the_global_seed_decides_the_weights_and_is_left_usable() -> None:
+    config = preset("tiny").model
+    torch.manual_seed(5)
+    a, after_a = build_model(config), torch.rand(3)
+    torch.manual_seed(5)
+    b, after_b = build_model(config), torch.rand(3)
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
+    torch.testing.assert_close(after_a, after_b)

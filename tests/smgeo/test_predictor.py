@@ -8,8 +8,9 @@ import pytest
 import torch
 from PIL import Image
 
+from smgeo.backbone import build_backbone
 from smgeo.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from smgeo.config import load_config
+from smgeo.config import load_config, merge
 from smgeo.data.cvogl import read_records
 from smgeo.model import build_model
 from smgeo.predictor import Predictor, sliding_origins
@@ -78,6 +79,19 @@ def test_foreign_or_truncated_checkpoints_are_refused_clearly(checkpoint, tmp_pa
     torch.save({"weights": torch.zeros(2)}, foreign)
     with pytest.raises(CheckpointError, match="not an SMGeo checkpoint"):
         load_checkpoint(foreign)
+
+
+def test_a_checkpoint_loads_where_the_backbone_weights_it_started_from_are_gone(checkpoint, tmp_path) -> None:
+    weights, base = tmp_path / "swin.pt", load_checkpoint(checkpoint)["config"]
+    torch.save(build_backbone(base.model.backbone, base.model.reference_size).state_dict(), weights)
+    config = merge(base, {"model": {"backbone": {"weights": str(weights)}}})
+    path = save_checkpoint(tmp_path / "model.pt", config, build_model(config.model).state_dict())
+    query, reference = images()
+    before = Predictor(path, device="cpu").predict(query, reference, (50.0, 40.0))
+    weights.unlink()  # as on any machine but the one it was trained on
+    predictor = Predictor(path, device="cpu")
+    assert predictor.predict(query, reference, (50.0, 40.0)).box == before.box
+    assert predictor.config.model.backbone.weights == str(weights)  # kept as provenance
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
