@@ -3,6 +3,7 @@ import math
 
 import pytest
 import torch
+from PIL import Image
 
 from smgeo.cli import main
 from smgeo.config import load_config
@@ -119,5 +120,11 @@ def test_the_routers_command_prints_the_table_or_names_a_missing_file(tmp_path, 
     assert main(["routers", str(tmp_path / "metrics.jsonl")]) == 0
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 2 and "satellite" in out[1] and "1.200/1.792" in out[1] and "0.50 0.50 0.00" in out[1]
+    val = {"kind": "val", "step": 5, "n": 200, "acc@0.5": 0.3, "acc@0.25": 0.4, "edge_acc@0.5": 0.2}
+    with (tmp_path / "metrics.jsonl").open("a") as handle:
+        handle.write(json.dumps(val) + "\n")
+    assert main(["routers", str(tmp_path / "metrics.jsonl"), "--plot", str(tmp_path / "run.png")]) == 0
+    with Image.open(tmp_path / "run.png") as picture:  # the curves a person looks at
+        assert picture.format == "PNG" and picture.width > 1000
     assert main(["routers", str(tmp_path / "missing.jsonl")]) == 2
     assert "does not exist" in capsys.readouterr().err
