@@ -7,6 +7,7 @@ import re
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from accounts.models import Membership, Role
 from core.models import JobStatus
@@ -145,8 +146,9 @@ def test_a_running_run_shows_live_progress_and_curves_and_is_cancelled(live_serv
     later = {"kind": "train", "epoch": 2, "step": 90, "total_steps": 120, "loss": 0.3}
     training_run_progress(run_id=run.id, epoch=3, step=90, total_steps=120, loss=0.3, eta_s=30.0, history=[later])
     row.locator("progress[value='90']").wait_for()
-    loss_line = "document.querySelector(\"[data-chart='training loss'] polyline\")"
-    page.wait_for_function(f"{loss_line}.getAttribute('points').split(' ').length === 5")
+    # waited for from Python: the page's CSP (no 'unsafe-eval') forbids the string predicates wait_for_function polls
+    five_points = re.compile(r"^\S+( \S+){4}$")
+    expect(page.locator("[data-chart='training loss'] polyline").first).to_have_attribute("points", five_points)
     assert "ETA 30 s" in row.inner_text()
     screenshot(page, "console-run-running")
 

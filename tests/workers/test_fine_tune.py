@@ -139,10 +139,12 @@ def test_torchrun_trains_on_two_processes_and_its_progress_is_followed(tmp_path:
         ("train", 1),
         ("train", 2),
         ("val", 2),
+        ("router", 2),
         ("train", 3),
         ("train", 4),
         ("val", 4),
-    ]  # 8 pairs / (2 x 2)
+        ("router", 4),
+    ]  # 8 pairs / (2 x 2); each validation is followed by the routers' statistics
     assert ft.val_metrics(checkpoint, config)["n"] == 2
 
 
