@@ -178,13 +178,14 @@ class RouterMonitor:
 
     def entry(self, model: torch.nn.Module, epoch: int, step: int) -> dict[str, Any] | None:
         """The metrics.jsonl entry of this evaluation; None for a model without routers."""
-        if not model_routers(model):
+        routers = model_routers(model)
+        if not routers:
             return None
         if self.batches is None:
             self.batches = probe_batches(self.dataset, self.samples, self.batch_size)
         snapshot = router_snapshot(model, self.batches, self.autocast)
         layers, self.previous = with_changes(snapshot, self.previous), snapshot
-        router = model_routers(model)[0][1]
+        router = routers[0][1]
         experts = router.gates[0].out_features
         head = {"kind": "router", "epoch": epoch, "step": step, "probe_samples": min(self.samples, len(self.dataset))}
         info = {"num_experts": experts, "top_k": router.top_k, "gate_entropy_max": round(math.log(experts), 4)}

@@ -121,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     results = recorded_results(out, budget, data)
     for variant in variants:
+        counts = parameter_counts(run_config(base, variant, seeds[0], args.out_dir).model)  # the same for every seed
         for seed in seeds:
             config = run_config(base, variant, seed, args.out_dir)
             name = f"{variant} seed {seed}"
@@ -134,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
                 )
             entry = results.setdefault(variant, {"runs": {}})
             entry["runs"][str(seed)] = row
-            entry.update(parameter_counts(config.model))
+            entry.update(counts)
             entry["summary"] = summarize_runs(entry["runs"], test_sets)
             write_results(out, results, budget, data)
     print(markdown_table(results, test_sets))
