@@ -42,6 +42,19 @@ def image_point(page, selector: str, x: float, y: float, width: int, height: int
     return box["x"] + x / width * box["width"], box["y"] + y / height * box["height"]
 
 
+def settled_centre(page, locator, tries: int = 50) -> tuple[float, float]:  # noqa: ANN001
+    """The centre of an element once it stops moving (the map zooms to the box with an animation)."""
+    last = None
+    for _ in range(tries):
+        box = locator.bounding_box()
+        centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        if centre == last:
+            return centre
+        last = centre
+        page.wait_for_timeout(150)
+    raise AssertionError(f"{locator} kept moving for {tries * 0.15:.1f} s")
+
+
 def click_drone(page, image, x: float, y: float) -> None:  # noqa: ANN001
     """Click pixel (x, y) of the drone image shown in the workspace."""
     page.mouse.click(*image_point(page, "#drone-map img.leaflet-image-layer", x, y, image.width, image.height))

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from localization.models import Review, Target
 from localization.review_services import review_create
 from tests.frontend.conftest import log_in, screenshot
-from tests.frontend.pages import predict, synthetic_mission
+from tests.frontend.pages import predict, settled_centre, synthetic_mission
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -79,8 +79,7 @@ def test_dragging_the_box_then_c_saves_a_correction_in_pixels(live_server, page,
     open_queue(page, live_server, mission)
     shown(page, target)
     assert page.locator("#save-correction").is_disabled()
-    handle = page.locator("#basemap-map .leaflet-edit-move").bounding_box()
-    x, y = handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2
+    x, y = settled_centre(page, page.locator("#basemap-map .leaflet-edit-move"))
     page.mouse.move(x, y)
     page.mouse.down()
     page.mouse.move(x + 15, y, steps=4)
