@@ -47,6 +47,10 @@ class MoEConfig:
     router: str = "view_specific"  # or "shared" (one router for both views: an ablation)
     ffn: str = "moe"  # or "dense" (one dense FFN instead of experts: an ablation)
     router_noise: float = 0.0  # multiplicative jitter on router inputs while training
+    shared_expert: bool = False  # one more expert every token runs, beside its top_k routed ones
+    # How the chosen experts' outputs are weighted: "renormalized" (the top_k gate probabilities rescaled to sum
+    # to 1) or "softmax" (the probabilities as they are, Switch-style: with top_k=1 the router learns from the task)
+    gate_weights: str = "renormalized"
 
 
 @dataclass(frozen=True)

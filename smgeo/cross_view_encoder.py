@@ -183,7 +183,7 @@ class CrossViewEncoder(nn.Module):
 def build_ffn(dim: int, moe_config: MoEConfig, num_sources: int = 2) -> SparseMoE | DenseFFN:
     hidden = int(dim * moe_config.hidden_ratio)
     if moe_config.ffn == "dense":
-        return DenseFFN(dim, hidden * moe_config.top_k)
+        return DenseFFN(dim, hidden * (moe_config.top_k + int(moe_config.shared_expert)))  # as many active units
     if moe_config.ffn != "moe":
         raise ValueError(f"model.moe.ffn must be 'moe' or 'dense', got {moe_config.ffn!r}")
     if moe_config.router not in ("view_specific", "shared"):
@@ -197,4 +197,6 @@ def build_ffn(dim: int, moe_config: MoEConfig, num_sources: int = 2) -> SparseMo
         shared_router=moe_config.router == "shared",
         capacity_factor=moe_config.capacity_factor,
         router_noise=moe_config.router_noise,
+        shared_expert=moe_config.shared_expert,
+        gate_weights=moe_config.gate_weights,
     )

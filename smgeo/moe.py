@@ -27,7 +27,7 @@ class RoutingResult:
     logits_te: torch.Tensor  # (T, E) fp32 router logits
     probs_te: torch.Tensor  # (T, E) fp32 softmax of the logits
     experts_tk: torch.Tensor  # (T, k) chosen experts, best first
-    weights_tk: torch.Tensor  # (T, k) fp32 gate weights of the chosen experts, summing to 1 per token
+    weights_tk: torch.Tensor  # (T, k) fp32 gate weights of the chosen experts (summing to 1 per token if renormalized)
 
 
 class FeedForward(nn.Sequential):
@@ -47,9 +47,10 @@ class Router(nn.Module):
         num_scales: int,
         shared: bool,
         noise: float = 0.0,
+        renormalize: bool = True,
     ) -> None:
         super().__init__()
-        self.top_k, self.shared, self.noise = top_k, shared, noise
+        self.top_k, self.shared, self.noise, self.renormalize = top_k, shared, noise, renormalize
         self.scale_embed = nn.Embedding(num_scales, dim)
         nn.init.normal_(self.scale_embed.weight, std=0.02)
         # Each gate is drawn whole before the next: the shared router's one gate equals the first view-specific one.
@@ -63,7 +64,9 @@ class Router(nn.Module):
             logits_te = self._logits(inputs_tc, source_t)
             probs_te = logits_te.softmax(dim=-1)
             top_weights_tk, experts_tk = probs_te.topk(self.top_k, dim=-1)
-            weights_tk = top_weights_tk / top_weights_tk.sum(dim=-1, keepdim=True)
+            weights_tk = top_weights_tk
+            if self.renormalize:
+                weights_tk = top_weights_tk / top_weights_tk.sum(dim=-1, keepdim=True)
         return RoutingResult(logits_te, probs_te, experts_tk, weights_tk)
 
     def _logits(self, inputs_tc: torch.Tensor, source_t: torch.Tensor) -> torch.Tensor:
@@ -117,7 +120,9 @@ class SparseMoE(nn.Module):
     `dispatch="sparse"` runs each expert only on the tokens routed to it; `dispatch="dense"` runs every expert
     on every token and zeroes the unchosen ones (the released code's way; kept to measure and to test against).
     An expert that receives no tokens still runs on an empty batch, so every parameter takes part in the
-    backward pass (DistributedDataParallel requires it).
+    backward pass (DistributedDataParallel requires it). With `shared_expert`, one more FFN runs on every token and
+    its output is added unweighted (DeepSeekMoE's shared expert): it carries what all tokens need, the routed experts
+    what differs.
     """
 
     def __init__(
@@ -131,18 +136,29 @@ class SparseMoE(nn.Module):
         shared_router: bool = False,
         capacity_factor: float | None = None,
         router_noise: float = 0.0,
+        shared_expert: bool = False,
+        gate_weights: str = "renormalized",
     ) -> None:
         super().__init__()
         if not 1 <= top_k <= num_experts:
             raise ValueError(f"top_k must be in [1, {num_experts}], got {top_k}")
+        if gate_weights not in ("renormalized", "softmax"):
+            raise ValueError(f"gate_weights must be 'renormalized' or 'softmax', got {gate_weights!r}")
         self.num_sources, self.capacity_factor = num_sources, capacity_factor
         # The router and the experts draw their initial weights from streams of their own: the shared-router
         # ablation (one gate instead of one per view) then starts with the same experts as the full model.
         streams = draw_seed()
         with init_stream(streams, "router"):
-            self.router = Router(dim, num_experts, top_k, num_sources, num_scales, shared_router, router_noise)
+            self.router = Router(
+                dim, num_experts, top_k, num_sources, num_scales, shared_router, router_noise,
+                renormalize=gate_weights == "renormalized",
+            )  # fmt: skip
         with init_stream(streams, "experts"):
             self.experts = nn.ModuleList(FeedForward(dim, hidden) for _ in range(num_experts))
+        self.shared_expert = None
+        if shared_expert:
+            with init_stream(streams, "shared_expert"):
+                self.shared_expert = FeedForward(dim, hidden)
         self.dispatch = "sparse"
 
     def forward(
@@ -151,6 +167,8 @@ class SparseMoE(nn.Module):
         """tokens_tc: (T, C); source_t, scale_t: (T,) ints. Returns (T, C) and the aux terms (+ "choice": (T,))."""
         routing = self.router(tokens_tc, source_t, scale_t)
         out_tc = self._dense(tokens_tc, routing) if self.dispatch == "dense" else self._sparse(tokens_tc, routing)
+        if self.shared_expert is not None:
+            out_tc = out_tc + self.shared_expert(tokens_tc)
         aux = routing_aux(routing, source_t, self.num_sources)
         aux["choice"] = routing.experts_tk[:, 0].detach()
         return out_tc, aux

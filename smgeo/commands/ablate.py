@@ -164,7 +164,8 @@ def summarize_runs(runs: dict[str, Any], test_sets: list[str]) -> dict[str, Any]
 
 
 def parameter_counts(model_config: Any) -> dict[str, int]:
-    """Total parameters, and those active for one token (a sparse MoE layer runs top_k of its experts)."""
+    """Total parameters, and those active for one token (a sparse MoE layer runs top_k of its routed experts, and its
+    shared expert if it has one)."""
     from smgeo.model import build_model
     from smgeo.moe import SparseMoE
 

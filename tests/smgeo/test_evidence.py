@@ -12,7 +12,7 @@ from PIL import Image
 from smgeo.bench import count_flops, model_inputs, moe_dispatch, moe_tokens
 from smgeo.checkpoint import save_checkpoint
 from smgeo.cli import main
-from smgeo.commands.ablate import config_differences
+from smgeo.commands.ablate import config_differences, parameter_counts
 from smgeo.config import config_to_dict, load_config
 from smgeo.data.cvogl import read_records
 from smgeo.model import build_model
@@ -195,3 +195,13 @@ def test_ablate_trains_each_variant_and_seed_once_and_records_mean_and_std(tiny_
     other = small_checkpoint(tmp_path / "other.pt", "train.epochs=7")
     with pytest.raises(SystemExit, match="train.epochs: expected 1, checkpoint has 7"):
         ablate(tiny_dataset, tmp_path / "runs", out, "--variants", "shared_router", "--reuse", f"shared_router={other}")
+
+
+def test_a_shared_expert_recipe_and_its_dense_ablation_have_equal_active_parameters() -> None:
+    recipe = ("model.moe.shared_expert=true", "model.moe.top_k=1", "model.moe.gate_weights=softmax")
+    full = parameter_counts(load_config("tiny", recipe).model)
+    dense = parameter_counts(load_config("tiny", (*recipe, "model.moe.ffn=dense")).model)
+    assert full["parameters"] > dense["parameters"]  # six routed experts and a shared one
+    # a token runs the shared expert and one routed expert: as many hidden units as the dense FFN (the routers and
+    # one more output bias aside)
+    assert full["active_parameters"] == pytest.approx(dense["active_parameters"], rel=2e-3)

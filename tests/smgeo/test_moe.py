@@ -99,3 +99,31 @@ def test_capacity_factor_drops_overflow_assignments() -> None:
     capacity = int(0.5 * 60 * 2 / 6)
     assert torch.bincount(expert_a, minlength=6).max() <= capacity
     assert len(token_a) < 120
+
+
+def test_a_shared_expert_runs_on_every_token_beside_the_routed_ones() -> None:
+    moe = SparseMoE(dim=16, hidden=32, num_experts=6, top_k=1, shared_expert=True, gate_weights="softmax")
+    x, source, scale = tokens()
+    out, _ = moe(x, source, scale)
+    shared = moe.shared_expert(x)
+    routed = moe._sparse(x, moe.router(x, source, scale))
+    torch.testing.assert_close(out, routed + shared)
+    assert not torch.allclose(out, routed)
+
+
+def test_with_top_1_softmax_gate_weights_the_router_learns_from_the_task_and_renormalised_ones_do_not() -> None:
+    grads = {}
+    for gate_weights in ("softmax", "renormalized"):
+        torch.manual_seed(0)
+        moe = SparseMoE(dim=16, hidden=32, num_experts=6, top_k=1, gate_weights=gate_weights)
+        out, _ = moe(*tokens())
+        out.pow(2).sum().backward()  # a task loss only: no auxiliary term
+        grads[gate_weights] = moe.router.gates[0].weight.grad
+    assert grads["softmax"] is not None and grads["softmax"].abs().sum() > 0
+    # renormalised, a single weight is p / p = 1: what reaches the router is round-off
+    assert grads["renormalized"] is None or grads["renormalized"].abs().sum() < 1e-3 * grads["softmax"].abs().sum()
+
+
+def test_an_unknown_gate_weighting_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="gate_weights"):
+        SparseMoE(dim=16, hidden=32, num_experts=6, top_k=2, gate_weights="sigmoid")
