@@ -18,6 +18,7 @@ from smgeo.checkpoint import load_checkpoint
 from smgeo.config import SMGeoConfig
 from smgeo.data.transforms import build_transforms
 from smgeo.model import build_model
+from smgeo.windows import sliding_squares
 
 ImageLike = np.ndarray | Image.Image
 
@@ -133,7 +134,7 @@ class Predictor:
         reference_img = to_pil(reference)
         window = min(window or self.config.model.reference_size, reference_img.width, reference_img.height)
         best: Prediction | None = None
-        origins = sliding_origins(reference_img.width, reference_img.height, window, overlap)
+        origins = [(round(x), round(y)) for x, y, _, _ in sliding_squares(*reference_img.size, window, overlap)]
         for start in range(0, len(origins), batch_size):
             chunk = origins[start : start + batch_size]
             crops = [reference_img.crop((x, y, x + window, y + window)) for x, y in chunk]
@@ -144,19 +145,6 @@ class Predictor:
         best.latency_ms = (time.perf_counter() - started) * 1000
         best.extra["windows"] = len(origins)
         return best
-
-
-def sliding_origins(width: int, height: int, window: int, overlap: float) -> list[tuple[int, int]]:
-    """Top-left corners of windows covering the whole image; the last row/column is flush with the edge."""
-    step = max(1, int(window * (1 - overlap)))
-
-    def starts(extent: int) -> list[int]:
-        values = list(range(0, max(1, extent - window + 1), step))
-        if values[-1] + window < extent:
-            values.append(extent - window)
-        return values
-
-    return [(x, y) for y in starts(height) for x in starts(width)]
 
 
 def shift(prediction: Prediction, dx: float, dy: float) -> Prediction:

@@ -2,11 +2,12 @@
 
 The run row (registry.TrainingRun) already holds the frozen snapshot: the label review ids and their hash. The task
 1. claims the run and loads the base version's checkpoint (through storage: it may live on S3);
-2. puts every drone image in train or val (the export's split with its test share folded into val; both splits
-   non-empty) and writes the labels in CVOGL layout with the export's writer (workers.exports.write_dataset);
-3. evaluates the base on val, fine-tunes from it (in this process, or `torchrun` across the GPUs it may use),
-   evaluates the new model on the same val split;
-4. registers the result through training_run_finish (lineage, metrics; auto-promote when the team allows it).
+2. puts every drone image in train, val or the team's held-out set (the export's split; workers.fine_tune_data) and
+   writes the labels in CVOGL layout with the export's writer (workers.cvogl_labels.write_dataset);
+3. evaluates the base, fine-tunes from it (in this process, or `torchrun` across the GPUs it may use: workers.torchrun,
+   picking the checkpoint on val), evaluates the new model, and compares both label by label on the held-out set;
+4. registers the result through training_run_finish (lineage, metrics with n and their set, the comparison;
+   auto-promote when the team allows it and the gain is beyond noise on enough labels).
 Progress (epoch, step, loss, ETA) is written at most every PROGRESS_EVERY_S; a cancel is seen at the next write or
 check (at most PROGRESS_EVERY_S apart, between training steps and written labels). Every failure closes the run as
 failed with its reason; the team's active model is never touched here.
@@ -16,32 +17,35 @@ Celery imports this module before Django is set up: the platform is imported whe
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import ExitStack
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
-import yaml
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
 from config.celery_app import app
 from smgeo.checkpoint import CheckpointError, load_checkpoint
 from smgeo.config import SMGeoConfig, config_to_dict, merge
-from smgeo.data.cvogl import SPLITS, CVOGLItem, CVOGLRecord, read_records, write_split
 from smgeo.schedule import effective_lr
-from workers.exports import ExportError, Rasters, local_path, query_size_of, split_of, write_dataset
+from workers.cvogl_labels import ExportError, query_size_of
+from workers.fine_tune_data import (
+    HELD_OUT,
+    SplitError,
+    base_data,
+    fine_tune_splits,
+    split_metrics,
+    write_fine_tune_dataset,
+)
+from workers.local_files import local_path
+from workers.torchrun import TorchrunError, gpus_to_use, train_with_torchrun
 
 if TYPE_CHECKING:
     from localization.models import Review
@@ -49,8 +53,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parents[1]
 PROGRESS_EVERY_S = 1.0
+SET_NAMES = {HELD_OUT: "held-out labels (never trained on)", "val": "fine-tune val labels (picked the checkpoint)"}
 LR_SCALE = 0.1  # no lr given: a tenth of the base config's (a full-size step would wash out what the base learnt)
 WARMUP_SHARE = 0.1  # warm-up: the base config's, but at most this share of the fine-tune's epochs
 # Read with getattr: the settings may not name them (then these defaults hold).
@@ -68,54 +72,6 @@ class FineTuneError(Exception):
 
 class FineTuneCancelled(Exception):
     """Cancel was requested (or the run is gone) while the fine-tune ran."""
-
-
-# ------------------------------------------------------------------------------------------- dataset
-def fine_tune_splits(labels_per_image: Mapping[int, int]) -> dict[int, str]:
-    """train or val for every drone image ({drone image id: its label count}): the export's split (split_of) with
-    its test share folded into val, so that no drone image feeds both. When a split is left empty, the drone image
-    that costs the least moves over: the one with the fewest labels to val, the one with the most to train."""
-    if len(labels_per_image) < 2:
-        raise FineTuneError(
-            "fine-tuning needs labels on at least two drone images (one to train on, one to validate on); "
-            "this run's labels all come from one drone image"
-        )
-    splits = {image: "train" if split_of(image) == "train" else "val" for image in labels_per_image}
-    for empty, pick in (("val", min), ("train", max)):
-        if empty not in splits.values():
-            splits[pick(sorted(labels_per_image), key=labels_per_image.__getitem__)] = empty
-    return splits
-
-
-def write_fine_tune_dataset(
-    labels: list[Review],
-    splits: Mapping[int, str],
-    root: Path,
-    name: str,
-    query_size: tuple[int, int],
-    on_progress: Callable[[int, int], None],
-) -> dict[str, int]:
-    """Write the labels under root/name/ in CVOGL layout (the export's pairs), then re-split them by drone image
-    as `splits` says (test left empty). Returns the number of pairs per split."""
-    with ExitStack() as stack:
-        entries = write_dataset(labels, root, name, query_size, Rasters(stack), on_progress)
-    image_of = {entry["sample_id"]: entry["drone_image_id"] for entry in entries}
-    items: dict[str, list[CVOGLItem]] = {split: [] for split in SPLITS}
-    for split in SPLITS:
-        for record in read_records(root, name, split):
-            items[splits[image_of[record.sample_id]]].append(_written_item(record))
-    for split in SPLITS:
-        write_split(root, name, split, items[split])
-    return {split: len(items[split]) for split in SPLITS}
-
-
-def _written_item(record: CVOGLRecord) -> CVOGLItem:
-    """A CVOGL record as an item whose images are already written."""
-    return CVOGLItem(
-        sample_id=record.sample_id, query_file=record.query_file, query_image=None,
-        satellite_file=record.satellite_file, satellite_image=None, click=record.click, box=record.box,
-        category=record.category, polygon=record.polygon,
-    )  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------------- config
@@ -146,13 +102,6 @@ def fine_tune_config(
     }  # fmt: skip
     data = {"data_root": str(data_root), "data_name": data_name, "num_workers": loader_workers}
     return merge(base, {"train": train, "data": data})
-
-
-def gpus_to_use() -> int:
-    """The CUDA devices a fine-tune may use: all visible ones, or at most settings.FINE_TUNE_GPUS."""
-    visible = torch.cuda.device_count() if torch.cuda.is_available() else 0
-    wanted = getattr(settings, "FINE_TUNE_GPUS", None)
-    return visible if wanted in (None, "") else max(0, min(visible, int(wanted)))
 
 
 # ------------------------------------------------------------------------------------------- progress
@@ -236,98 +185,6 @@ def train_in_process(config: SMGeoConfig, base_path: str, reporter: RunReporter)
     return result.model_checkpoint
 
 
-def torchrun_command(processes: int, config_path: Path, base_path: str, out_dir: Path) -> list[str]:
-    """`torchrun --standalone --nproc_per_node N -m smgeo train ...` (as `python -m torch.distributed.run`, which is
-    what the torchrun script runs: the worker's own interpreter, whatever PATH says)."""
-    return [
-        sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}",
-        "-m", "smgeo", "train", "--config", str(config_path), "--init-from", base_path, "--out-dir", str(out_dir),
-    ]  # fmt: skip
-
-
-def train_with_torchrun(
-    config: SMGeoConfig, base_path: str, reporter: RunReporter, processes: int, work: Path
-) -> Path | None:
-    """Fine-tune with DDP across `processes` GPUs in a torchrun subprocess, following its metrics.jsonl for
-    progress and stopping it on cancel. The inference checkpoint, or None when cancelled."""
-    config_path, out_dir = work / "config.yaml", Path(config.train.out_dir)
-    config_path.write_text(yaml.safe_dump(config_to_dict(config)))
-    command = torchrun_command(processes, config_path, base_path, out_dir)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    output_path = work / "torchrun.log"
-    with output_path.open("wb") as output:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        try:
-            entries = follow_jsonl(out_dir / "metrics.jsonl")
-            while process.poll() is None:
-                for entry in next(entries):
-                    reporter.on_progress(entry)
-                if reporter.should_stop():
-                    return None
-                time.sleep(PROGRESS_EVERY_S / 2)
-            for entry in next(entries):
-                reporter.on_progress(entry)
-        finally:
-            stop_process_group(process)
-    if process.returncode != 0:
-        tail = output_path.read_text(errors="replace")[-1500:]
-        raise FineTuneError(f"torchrun on {processes} GPUs exited with status {process.returncode}:\n{tail}")
-    if not (out_dir / "model.pt").is_file():
-        raise FineTuneError("torchrun finished without writing a model checkpoint")
-    return out_dir / "model.pt"
-
-
-def follow_jsonl(path: Path) -> Iterator[list[dict[str, Any]]]:
-    """Each next(): the entries appended to a JSON-lines file since the last call (a line still being written waits)."""
-    offset = 0
-    while True:
-        entries = []
-        if path.is_file():
-            with path.open("rb") as handle:
-                handle.seek(offset)
-                for line in handle:
-                    if not line.endswith(b"\n"):
-                        break
-                    offset += len(line)
-                    entries.append(json.loads(line))
-        yield entries
-
-
-def stop_process_group(process: subprocess.Popen, grace_s: float = 30.0) -> None:
-    """SIGTERM a subprocess's whole group (torchrun and its ranks), SIGKILL it when it has not exited in time."""
-    if process.poll() is not None:
-        return
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(process.pid, sig)
-            process.wait(timeout=grace_s)
-            return
-        except ProcessLookupError:
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
-def val_metrics(checkpoint: str | Path, config: SMGeoConfig) -> dict[str, float]:
-    """A checkpoint's metrics on the val split of the written dataset (CUDA when present), as smgeo's
-    evaluate_checkpoint computes them but without DataLoader workers: a Celery pool process may not start any."""
-    from torch.utils.data import DataLoader
-
-    from smgeo.data.cvogl import CVOGLDataset
-    from smgeo.distributed import DistributedContext
-    from smgeo.evaluation import evaluate
-    from smgeo.predictor import Predictor
-
-    predictor, data = Predictor(checkpoint), config.data
-    dataset = CVOGLDataset(data.data_root, data.data_name, "val", predictor.transform, frame_size=data.frame_size)
-    loader = DataLoader(dataset, batch_size=config.train.batch_size, num_workers=0)
-    context = DistributedContext(0, 1, 0, predictor.device)
-    metrics, _ = evaluate(predictor.model, loader, context, frame_size=data.frame_size)
-    return metrics
-
-
 # ------------------------------------------------------------------------------------------- the task
 @app.task(
     name="workers.fine_tune",
@@ -360,7 +217,7 @@ def fine_tune(self: Any, run_id: int) -> dict[str, Any]:
         training_runs.training_run_mark_cancelled(run_id=run_id)
         return {"run": run_id, "status": "cancelled"}
     except Exception as exc:  # every failure is recorded on the run, with its reason
-        reason, expected = failure_reason(exc), isinstance(exc, FineTuneError | ExportError)
+        reason, expected = failure_reason(exc), isinstance(exc, FineTuneError | ExportError | TorchrunError)
         log.log(
             logging.WARNING if expected else logging.ERROR, "run %s failed: %s", run_id, reason, exc_info=not expected
         )
@@ -381,25 +238,67 @@ def _fine_tune(run: TrainingRun) -> ModelVersion | None:
     reporter = RunReporter(run.id, epochs=int(run.params["epochs"]))
     reporter.phase(f"loading the base version {run.base_version.name}")
     labels = _frozen_labels(run)
-    splits = fine_tune_splits(Counter(label.target.drone_image_id for label in labels))
+    try:
+        splits = fine_tune_splits(Counter(label.target.drone_image_id for label in labels))
+    except SplitError as exc:
+        raise FineTuneError(str(exc)) from exc
     with local_path(run.base_version.checkpoint) as base_path, tempfile.TemporaryDirectory(prefix="smgeo-ft-") as tmp:
         base = _load_base(run.base_version, base_path)
-        config, processes = _write_dataset(run, labels, splits, base, Path(tmp), reporter)
-        reporter.phase("evaluating the base version on val")
-        base_metrics = val_metrics(base_path, config)
-        reporter.phase(_training_message(config, processes, base_metrics))
+        config, processes, counts = _write_dataset(run, labels, splits, base, Path(tmp), reporter)
+        measured = HELD_OUT if counts[HELD_OUT] else "val"  # the held-out labels; val only when none are held out
+        reporter.phase(f"evaluating the base version on the {SET_NAMES[measured]}")
+        base_scores = split_metrics(base_path, config, measured)
+        reporter.phase(_training_message(config, processes, base_scores[0], SET_NAMES[measured]))
         if processes > 1:
             checkpoint = train_with_torchrun(config, base_path, reporter, processes, Path(tmp))
         else:
             checkpoint = train_in_process(config, base_path, reporter)
         if checkpoint is None:
             raise FineTuneCancelled
-        reporter.phase("evaluating the fine-tuned model on val")
-        new_metrics = val_metrics(checkpoint, config)
-        reporter.phase(f"registering (val acc@0.5 {base_metrics['acc@0.5']:.3f} -> {new_metrics['acc@0.5']:.3f})")
-        return training_run_finish(
-            run_id=run.id, checkpoint_path=checkpoint, base_metrics=base_metrics, new_metrics=new_metrics
-        )
+        reporter.phase(f"evaluating the fine-tuned model on the {SET_NAMES[measured]}")
+        result = compare(measured, base_scores, split_metrics(checkpoint, config, measured))
+        reporter.phase("measuring what the fine-tune forgot of the base model's own data")
+        forgetting = forgetting_check(base_path, checkpoint, config)
+        reporter.phase(f"registering: {result['comparison']['verdict']}; {forgetting['summary']}")
+        return training_run_finish(run_id=run.id, checkpoint_path=checkpoint, forgetting=forgetting, **result)
+
+
+def compare(split: str, base: tuple[dict, dict], new: tuple[dict, dict]) -> dict[str, Any]:
+    """The metrics to store, each with `n` and the set it was measured on (the held-out labels, or val when none
+    are held out), and the paired comparison on the held-out labels. base/new: (metrics, {label id: IoU})."""
+    from registry.comparison import paired_comparison, set_info
+
+    measured_on = set_info("held-out" if split == HELD_OUT else "val", SET_NAMES[split], base[1])
+    held_out = (base[1], new[1]) if split == HELD_OUT else ({}, {})
+    min_n = getattr(settings, "METRICS_MIN_N", 20)
+    return {
+        "base_metrics": {**base[0], "set": measured_on},
+        "new_metrics": {**new[0], "set": measured_on},
+        "comparison": paired_comparison(*held_out, set_info("held-out", SET_NAMES[HELD_OUT], held_out[0]), min_n),
+    }
+
+
+def forgetting_check(base_path: str, checkpoint: str | Path, config: SMGeoConfig) -> dict[str, Any]:
+    """Base and new version on a fixed slice of the base model's own val data (settings.FINE_TUNE_BASE_DATA), so an
+    admin sees what a fine-tune lost; says why when this worker has no copy of that data."""
+    from registry.comparison import set_info
+
+    data = base_data()
+    if data is None:
+        reason = "not measured: this worker has no copy of the base model's data (FINE_TUNE_BASE_DATA)"
+        return {"measured": False, "summary": reason}
+    limit = getattr(settings, "FINE_TUNE_BASE_SLICE", 200)
+    before, ious = split_metrics(base_path, config, "val", data, limit)
+    after, _ = split_metrics(checkpoint, config, "val", data, limit)
+    if not ious:
+        return {"measured": False, "summary": f"not measured: {data[1]} has no val pairs"}
+    lost = before["acc@0.5"] - after["acc@0.5"]
+    return {
+        "measured": True, "set": set_info("base-val", f"{data[1]} val, its first {len(ious)} pairs", ious),
+        "n": len(ious), "base": before, "new": after, "lost": lost,
+        "summary": f"on the base model's own data acc@0.5 {before['acc@0.5']:.3f} -> {after['acc@0.5']:.3f} "
+        f"(n = {len(ious)})",
+    }  # fmt: skip
 
 
 def _frozen_labels(run: TrainingRun) -> list[Review]:
@@ -422,20 +321,24 @@ def _write_dataset(
     base: SMGeoConfig,
     work: Path,
     reporter: RunReporter,
-) -> tuple[SMGeoConfig, int]:
-    """Write the dataset under work/data; the fine-tune config for it, and the number of GPUs to train on."""
+) -> tuple[SMGeoConfig, int, dict[str, int]]:
+    """Write the dataset under work/data; the fine-tune config for it, the number of GPUs to train on, and the number
+    of pairs per split."""
     name = f"team_{run.team_id}_run_{run.id}"
     reporter.phase(f"writing the dataset: {len(labels)} labels")
     query_size = query_size_of(config_to_dict(base))
     counts = write_fine_tune_dataset(labels, splits, work / "data", name, query_size, reporter.dataset_progress)
-    reporter.note(f"dataset: {counts['train']} train / {counts['val']} val pairs from {len(splits)} drone images")
+    reporter.note(
+        f"dataset: {counts['train']} train / {counts['val']} val / {counts[HELD_OUT]} held-out pairs "
+        f"from {len(splits)} drone images"
+    )
     gpus = gpus_to_use()
     config = fine_tune_config(
         base, run.params, data_root=work / "data", data_name=name, out_dir=work / "out", train_pairs=counts["train"],
         processes=max(gpus, 1), loader_workers=base.data.num_workers if gpus > 1 else 0,
     )  # fmt: skip
     reporter.log_every_steps = config.train.log_every_steps
-    return config, gpus
+    return config, gpus, counts
 
 
 def _load_base(version: ModelVersion, path: str) -> SMGeoConfig:
@@ -446,17 +349,17 @@ def _load_base(version: ModelVersion, path: str) -> SMGeoConfig:
         raise FineTuneError(f"the base version {version.name!r} could not be loaded: {exc}") from exc
 
 
-def _training_message(config: SMGeoConfig, processes: int, base_metrics: Mapping[str, float]) -> str:
+def _training_message(config: SMGeoConfig, processes: int, base_metrics: Mapping[str, float], on: str) -> str:
     where = f"{processes} GPUs (torchrun)" if processes > 1 else "1 GPU" if processes else "the CPU"
     train = config.train
     lr = effective_lr(train.lr, train.batch_size * max(1, processes))  # the rate the run really uses
-    return (f"training on {where}: base val acc@0.5 {base_metrics['acc@0.5']:.3f}; {train.epochs} epochs, "
-            f"batch size {train.batch_size}, lr {lr:g}")  # fmt: skip
+    return (f"training on {where}: base acc@0.5 {base_metrics['acc@0.5']:.3f} on the {on} (n = {base_metrics['n']}); "
+            f"{train.epochs} epochs, batch size {train.batch_size}, lr {lr:g}")  # fmt: skip
 
 
 def failure_reason(exc: BaseException) -> str:
     """The run's error text: ours as they are, the others named."""
-    if isinstance(exc, FineTuneError | ExportError):
+    if isinstance(exc, FineTuneError | ExportError | TorchrunError):
         return str(exc)
     if isinstance(exc, SoftTimeLimitExceeded):
         return f"the fine-tune ran longer than its time limit ({SOFT_TIME_LIMIT_S / 3600:g} h) and was stopped"

@@ -1,8 +1,9 @@
 """workers.localize_target and workers.repredict_batch (gpu queue): a click in a drone photo -> a box on the basemap.
 
-One localization: choose the search plan (workers.search), read each window of the basemap's COG resampled to the
-model's reference size, run the version's predictor (loaded once per process, workers.predictors), keep the window
-with the highest peak, and map the box and the top-K candidates back to basemap pixels and to lon/lat.
+One localization: choose the search plan (workers.search; sliding windows from smgeo.windows), read each window
+as the model's frame (missions.reference_window: the pixels a fine-tune trains on), run the version's predictor
+(loaded once per process, workers.predictors), keep the window with the highest peak, and map the box and the
+top-K candidates back to basemap pixels and to lon/lat.
 
 Reliability: both tasks are acks_late + reject_on_worker_lost (a worker killed mid-task gives the message back, and
 the redelivered task, same task id, takes its own running target over); a soft time limit fails the target with
@@ -22,7 +23,8 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
 from config.celery_app import app
-from workers.search import SearchPlan, look_ahead_m, plan_search, sliding_squares, window_side_px
+from smgeo.windows import sliding_squares
+from workers.search import SearchPlan, look_ahead_m, plan_search, window_side_px
 
 if TYPE_CHECKING:
     from localization.models import Target
@@ -120,22 +122,22 @@ def read_query(target: Target) -> Any:
 def localize(target: Target, version: ModelVersion) -> Localization:
     """Localize one target's click with `version` (nothing is saved)."""
     from missions.georef import Georef
-    from missions.tile_cache import read_window
+    from missions.reference_window import ReferenceWindow
     from workers.predictors import predictor_for
 
     plan = search_plan(target, version)
     predictor = predictor_for(version)
     query, click = read_query(target), (target.click_x, target.click_y)
-    side_in = predictor.config.model.reference_size
-    windows = (
+    squares = (
         [plan.window]
         if plan.mode != "sliding"
         else sliding_squares(target.basemap.width, target.basemap.height, plan.side)
     )
+    windows = [ReferenceWindow.of_square(square) for square in squares]
     best, best_window, model_ms = None, None, 0.0
     for start in range(0, len(windows), WINDOWS_PER_BATCH):
         chunk = windows[start : start + WINDOWS_PER_BATCH]
-        crops = [read_window(target.basemap, window, side_in) for window in chunk]
+        crops = [window.read(target.basemap) for window in chunk]
         started = time.perf_counter()
         try:
             predictions = predictor.predict_batch([(query, crop, click) for crop in crops])
@@ -146,26 +148,15 @@ def localize(target: Target, version: ModelVersion) -> Localization:
             if best is None or prediction.score > best.score:
                 best, best_window = prediction, window
     georef = Georef.of(target.basemap)
-    to_basemap = _to_basemap(best_window, side_in)
     candidates = []
-    for candidate in best.candidates:
-        box = to_basemap(candidate["box"])
+    for candidate in best.candidates:  # boxes in the window's frame pixels
+        box = best_window.to_basemap(candidate["box"])
         candidates.append({"box": box, "box_geojson": georef.box_geojson(box), "score": float(candidate["score"])})
     return Localization(
         box=candidates[0]["box"], box_geojson=candidates[0]["box_geojson"], score=float(best.score),
-        candidates=candidates, heatmap_png=heatmap_png(best.heatmap), heatmap_window=list(best_window),
-        heatmap_bounds=georef.bounds_lonlat(best_window), plan=plan, latency_ms=model_ms,
+        candidates=candidates, heatmap_png=heatmap_png(best.heatmap), heatmap_window=best_window.bounds,
+        heatmap_bounds=georef.bounds_lonlat(best_window.bounds), plan=plan, latency_ms=model_ms,
     )  # fmt: skip
-
-
-def _to_basemap(window: list[float], side_in: int) -> Any:
-    scale = (window[2] - window[0]) / side_in
-
-    def convert(box: list[float]) -> list[float]:
-        x0, y0 = window[0], window[1]
-        return [x0 + box[0] * scale, y0 + box[1] * scale, x0 + box[2] * scale, y0 + box[3] * scale]
-
-    return convert
 
 
 def heatmap_png(heatmap: Any) -> bytes:

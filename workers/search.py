@@ -81,19 +81,3 @@ def plan_search(
     longest = max(width, height)
     side = longest if side_px >= NEARLY_ALL * longest else side_px  # one window instead of two nearly equal ones
     return SearchPlan("sliding", [0.0, 0.0, float(width), float(height)], side)
-
-
-def sliding_squares(width: int, height: int, side: float, overlap: float = 0.25) -> list[list[float]]:
-    """Squares of `side` covering the basemap with `overlap`; the last row/column flush with the edge; centred
-    (padded) along a side the square is longer than."""
-    step = max(1.0, side * (1 - overlap))
-
-    def starts(extent: int) -> list[float]:
-        if side >= extent:
-            return [(extent - side) / 2]
-        values = [i * step for i in range(int((extent - side) // step) + 1)]
-        if values[-1] + side < extent:
-            values.append(extent - side)
-        return values
-
-    return [[x, y, x + side, y + side] for y in starts(height) for x in starts(width)]

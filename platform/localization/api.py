@@ -158,12 +158,19 @@ class TargetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         parameters=[
             OpenApiParameter("mission", int, required=True),
             OpenApiParameter("after", int, description="skip to the target after this one (wraps round)"),
+            OpenApiParameter(
+                "order",
+                str,
+                enum=list(selectors.REVIEW_ORDERS),
+                description="oldest first (default), or least_confident: the smallest confidence margin first",
+            ),  # fmt: skip
         ],
         responses={200: TargetDetailSerializer, 204: OpenApiResponse(description="nothing left to review")},
     )
     @action(detail=False, methods=["get"], url_path="next-review", filterset_class=None)
     def next_review(self, request: Request) -> Response:
-        """The reviewer queue: the oldest predicted target of the mission you did not create (reviewers, admins)."""
+        """The reviewer queue: the next predicted target of the mission you did not create (reviewers, admins), the
+        oldest first or the least confident first (`order`)."""
         mission_id = request.query_params.get("mission", "")
         if not mission_id.isdigit():
             raise InvalidInput("give the mission to review: ?mission=<id>", field="mission")
@@ -175,8 +182,9 @@ class TargetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         if after and not after.isdigit():
             raise InvalidInput("after must be a target id", field="after")
         target = selectors.target_next_for_review(
-            user=request.user, mission_id=mission.id, after_id=int(after) if after else None
-        )
+            user=request.user, mission_id=mission.id, after_id=int(after) if after else None,
+            order=request.query_params.get("order", "oldest"),
+        )  # fmt: skip
         if target is None:
             return Response(status=204)
         return Response(TargetDetailSerializer(target, context=self.get_serializer_context()).data)

@@ -150,13 +150,21 @@ def prediction_values(
         "box": check_box(box, "box"),
         "box_geojson": _polygon(box_geojson, "box_geojson"),
         "score": finite(score, "score"),
-        "candidates": [_candidate(candidate, i) for i, candidate in enumerate(candidates)],
+        "candidates": (checked := [_candidate(candidate, i) for i, candidate in enumerate(candidates)]),
+        "margin": confidence_margin(finite(score, "score"), checked),
         "heatmap_window": None if heatmap_window is None else check_box(heatmap_window, "heatmap_window"),
         "heatmap_bounds": None if heatmap_bounds is None else check_box(heatmap_bounds, "heatmap_bounds"),
         "search_window": None if search_window is None else check_box(search_window, "search_window"),
         "search_mode": search_mode,
         "latency_ms": latency,
     }
+
+
+def confidence_margin(score: float, candidates: Sequence[dict]) -> float:
+    """How sure the model is of its answer: its score minus the best other candidate's (its score alone without
+    one). The review order "least confident first" starts from the smallest."""
+    others = sorted((float(c["score"]) for c in candidates[1:]), reverse=True)
+    return max(score - (others[0] if others else 0.0), 0.0)
 
 
 def _candidate(candidate: dict, index: int) -> dict[str, object]:

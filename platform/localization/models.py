@@ -91,6 +91,9 @@ class Prediction(models.Model):
     box_geojson = models.JSONField(help_text="GeoJSON Polygon in EPSG:4326 (lon, lat)")
     score = models.FloatField()
     candidates = models.JSONField(default=list, help_text='[{"box": [...], "box_geojson": {...}, "score": s}]')
+    margin = models.FloatField(
+        null=True, blank=True, help_text="top score minus the runner-up's: small when the model hesitates"
+    )
     heatmap = models.ImageField(upload_to="heatmaps/", max_length=300, blank=True)
     heatmap_window = models.JSONField(null=True, blank=True, help_text="[x1, y1, x2, y2] basemap px the heatmap covers")
     heatmap_bounds = models.JSONField(null=True, blank=True, help_text="[west, south, east, north] of the heatmap")

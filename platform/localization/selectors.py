@@ -9,7 +9,8 @@ from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 
 from accounts.selectors import team_ids_for
 from core.errors import InvalidInput, NotFound
@@ -44,16 +45,41 @@ def target_get(*, user: AbstractBaseUser, target_id: int, field: str | None = No
     return target
 
 
-def target_next_for_review(*, user: AbstractBaseUser, mission_id: int, after_id: int | None = None) -> Target | None:
-    """The oldest predicted target of the mission that the user did not create (the reviewer queue). With
-    `after_id` (a skipped target), the next one after it in the queue, wrapping round to the oldest."""
+REVIEW_ORDERS = ("oldest", "least_confident")
+NO_MARGIN = 2.0  # sorts after every real margin (they lie in [0, 1])
+
+
+def target_next_for_review(
+    *, user: AbstractBaseUser, mission_id: int, after_id: int | None = None, order: str = "oldest"
+) -> Target | None:
+    """The next predicted target of the mission that the user did not create (the reviewer queue): the oldest
+    first, or (`order="least_confident"`) the one whose prediction has the smallest confidence margin first. With
+    `after_id` (a skipped target), the next one after it in that order, wrapping round to the first."""
+    if order not in REVIEW_ORDERS:
+        raise InvalidInput(f"order must be one of {', '.join(REVIEW_ORDERS)}", field="order")
     candidates = targets_with_history(user).filter(mission_id=mission_id, status=TargetStatus.PREDICTED)
-    queue = candidates.exclude(created_by=user).order_by("created_at", "id")
-    after = Target.objects.filter(id=after_id).values("created_at").first() if after_id else None
+    queue = candidates.exclude(created_by=user).annotate(
+        rank=Coalesce("prediction__margin", Value(NO_MARGIN)) if order == "least_confident" else Value(0.0)
+    )
+    queue = queue.order_by("rank", "created_at", "id")
+    after = _position(after_id, order)
     if after is None:
         return queue.first()
-    later = Q(created_at__gt=after["created_at"]) | Q(created_at=after["created_at"], id__gt=after_id)
+    rank, created = after["rank"], after["created_at"]
+    later = Q(rank__gt=rank) | Q(rank=rank, created_at__gt=created) | Q(rank=rank, created_at=created, id__gt=after_id)
     return queue.filter(later).first() or queue.first()
+
+
+def _position(target_id: int | None, order: str) -> dict | None:
+    """Where a target stands (or stood, when decided meanwhile) in the queue's order."""
+    if target_id is None:
+        return None
+    target = Target.objects.filter(id=target_id).select_related("prediction").first()
+    if target is None:
+        return None
+    margin = target.prediction.margin if target.prediction is not None else None
+    rank = (NO_MARGIN if margin is None else margin) if order == "least_confident" else 0.0
+    return {"rank": rank, "created_at": target.created_at}
 
 
 # A long poll that sees a target move to one of these holds its answer up to SETTLE_S for the next change, so a

@@ -52,9 +52,9 @@ class PredictionSerializer(serializers.ModelSerializer):
     class Meta:
         model = Prediction
         fields = [
-            "id", "target", "model_version", "model_version_name", "box", "box_geojson", "score", "candidates",
-            "heatmap_url", "heatmap_window", "heatmap_bounds", "search_window", "search_mode", "latency_ms", "batch",
-            "created_at",
+            "id", "target", "model_version", "model_version_name", "box", "box_geojson", "score", "margin",
+            "candidates", "heatmap_url", "heatmap_window", "heatmap_bounds", "search_window", "search_mode",
+            "latency_ms", "batch", "created_at",
         ]  # fmt: skip
         read_only_fields = fields
 

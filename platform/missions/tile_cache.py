@@ -16,13 +16,9 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import rasterio
 from django.conf import settings
-from PIL import Image
-from rasterio.enums import Resampling
 from rasterio.errors import RasterioIOError
-from rasterio.windows import Window
 from rio_tiler.errors import TileOutsideBounds
 from rio_tiler.io import Reader
 
@@ -179,34 +175,3 @@ def _trim(directory: Path, keep: Path, max_bytes: int) -> None:
         if path != keep:
             path.unlink(missing_ok=True)
             total -= size
-
-
-def read_window(basemap: Basemap, window: list[float], out_side: int) -> Image.Image:
-    """The square basemap window [x1, y1, x2, y2] (basemap pixels; may reach outside, padded black) resampled to
-    `out_side` squared, as an RGB image with the tiles' colours (non-8-bit data stretched like the tiles)."""
-    x1, y1, x2, y2 = window
-    cog = open_cog(basemap)
-    with cog.lock:
-        pixels = cog.reader.dataset.read(
-            list(cog.indexes),
-            window=Window(x1, y1, x2 - x1, y2 - y1),
-            out_shape=(len(cog.indexes), out_side, out_side),
-            boundless=True,
-            fill_value=0,
-            resampling=Resampling.bilinear,
-        )
-        colormap = cog.reader.colormap or None
-    if len(cog.indexes) == 1 and colormap:
-        palette = np.zeros((256, 3), dtype=np.uint8)
-        for value, rgba in colormap.items():
-            if 0 <= value < 256:
-                palette[value] = rgba[:3]
-        return Image.fromarray(palette[pixels[0].clip(0, 255).astype(np.uint8)], "RGB")
-    if basemap.render_range:
-        low = np.array([band[0] for band in basemap.render_range], dtype=np.float64)[:, None, None]
-        high = np.array([band[1] for band in basemap.render_range], dtype=np.float64)[:, None, None]
-        pixels = ((pixels - low) / np.maximum(high - low, 1e-9) * 255).clip(0, 255)
-    pixels = pixels.astype(np.uint8)
-    if len(cog.indexes) == 1:
-        pixels = np.repeat(pixels, 3, axis=0)
-    return Image.fromarray(np.moveaxis(pixels, 0, -1), "RGB")

@@ -104,9 +104,21 @@ def _checked(payload: object, tensor_type: type) -> CheckpointInfo:
     if not isinstance(metrics, dict):
         raise InvalidInput("the checkpoint's 'metrics' must be a dict", field=FIELD)
     try:
-        return CheckpointInfo(json_safe(config), json_safe(metrics), str(payload.get("smgeo_version", "")))
+        config, metrics = json_safe(config), json_safe(metrics)
+        return CheckpointInfo(config, measured_on(metrics, config), str(payload.get("smgeo_version", "")))
     except ValueError as exc:
         raise InvalidInput(f"the checkpoint's config or metrics cannot be stored: {exc}", field=FIELD) from exc
+
+
+def measured_on(metrics: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint's metrics with what they were measured on ("set", as registry.comparison names sets): smgeo
+    keeps the metrics of the val split it picked the checkpoint on."""
+    if not metrics or isinstance(metrics.get("set"), dict):
+        return metrics
+    data_name = (config.get("data") or {}).get("data_name") or "its training data"
+    n = metrics.get("n") if isinstance(metrics.get("n"), int) else None
+    measured = {"id": f"val:{data_name}", "name": f"{data_name} val (picked the checkpoint)", "kind": "val", "n": n}
+    return {**metrics, "set": measured}
 
 
 def json_safe(value: Any) -> Any:

@@ -76,6 +76,12 @@ class TrainingRun(BackgroundJob):
     history = models.JSONField(default=list, help_text="train and val entries as the trainer logged them")
     base_metrics = models.JSONField(default=dict, blank=True)
     new_metrics = models.JSONField(default=dict, blank=True)
+    comparison = models.JSONField(
+        default=dict, blank=True, help_text="base vs new, label by label, on the team's held-out labels"
+    )
+    forgetting = models.JSONField(
+        default=dict, blank=True, help_text="base vs new on a fixed slice of the base model's own val data"
+    )
     log = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
 

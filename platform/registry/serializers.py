@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from rest_framework import serializers
 
 from accounts.models import Team
@@ -28,13 +29,25 @@ class ModelVersionSerializer(serializers.ModelSerializer):
     active_for_teams = serializers.SerializerMethodField()
     promoted_at = serializers.SerializerMethodField()
     promoted_by = serializers.SerializerMethodField()
+    comparison = serializers.SerializerMethodField()
+    metrics_min_n = serializers.SerializerMethodField()
 
     class Meta:
         model = ModelVersion
         fields = [
-            "id", "name", "team", "shared", "sha256", "size_bytes", "config", "metrics", "parent", "training_run",
-            "is_active", "active_for_teams", "promoted_at", "promoted_by", "created_by", "created_at",
+            "id", "name", "team", "shared", "sha256", "size_bytes", "config", "metrics", "metrics_min_n", "parent",
+            "training_run", "comparison", "is_active", "active_for_teams", "promoted_at", "promoted_by", "created_by",
+            "created_at",
         ]  # fmt: skip
+
+    def get_metrics_min_n(self, version: ModelVersion) -> int:
+        """Metrics measured on fewer labels are weak (shown greyed; never auto-promote)."""
+        return settings.METRICS_MIN_N
+
+    def get_comparison(self, version: ModelVersion) -> dict[str, Any] | None:
+        """For a fine-tuned version: its run's comparison with its base on the held-out labels."""
+        run = version.training_run if version.training_run_id else None
+        return (run.comparison or None) if run is not None else None
 
     def get_shared(self, version: ModelVersion) -> bool:
         return version.team_id is None
@@ -126,14 +139,18 @@ class TrainingRunSerializer(serializers.ModelSerializer):
     result_version = serializers.SerializerMethodField()
     dataset = serializers.SerializerMethodField()
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    metrics_min_n = serializers.SerializerMethodField()
 
     class Meta:
         model = TrainingRun
         fields = [
             "id", "team", "status", "progress", "message", "error", "cancel_requested", "params", "base_version",
-            "dataset", "epoch", "step", "total_steps", "loss", "eta_s", "base_metrics", "new_metrics",
-            "result_version", "created_by", "created_at", "started_at", "finished_at",
+            "dataset", "epoch", "step", "total_steps", "loss", "eta_s", "base_metrics", "new_metrics", "comparison",
+            "forgetting", "metrics_min_n", "result_version", "created_by", "created_at", "started_at", "finished_at",
         ]  # fmt: skip
+
+    def get_metrics_min_n(self, run: TrainingRun) -> int:
+        return settings.METRICS_MIN_N
 
     def get_result_version(self, run: TrainingRun) -> dict[str, Any] | None:
         """The version this run registered ({id, name, team}), once it succeeded."""

@@ -20,6 +20,7 @@ from core.errors import Conflict, InvalidInput
 from core.jobs import ACTIVE, job_cancel, job_claim, job_close, job_enqueue_on_commit, job_finish
 from core.models import JobStatus
 from registry.checkpoints import json_safe
+from registry.comparison import promotes
 from registry.models import ModelVersion, TrainingRun
 from registry.selectors import dataset_snapshot, model_versions_usable_by
 from registry.services import model_version_activate_unchecked, model_version_register_file
@@ -28,7 +29,6 @@ log = logging.getLogger(__name__)
 
 EPOCHS = (1, 200)
 BATCH_SIZE = (1, 256)
-PROMOTION_METRIC = "acc@0.5"
 
 
 def training_run_create(
@@ -150,17 +150,19 @@ def training_run_finish(
     checkpoint_path: str | Path,
     base_metrics: dict[str, Any],
     new_metrics: dict[str, Any],
+    comparison: dict[str, Any] | None = None,
+    forgetting: dict[str, Any] | None = None,
     name: str | None = None,
 ) -> ModelVersion | None:
     """Register the fine-tuned checkpoint as a team version (parent: the base) and close the run as succeeded;
-    auto-promote it when the team asks for that and it beats the base on val acc@0.5. None when the run was
-    cancelled meanwhile (it is closed as cancelled and nothing is registered)."""
+    auto-promote it when the team asks for that and the paired comparison on the held-out labels (registry.comparison)
+    shows a gain beyond noise on enough labels. None when the run was cancelled meanwhile (it is closed as cancelled
+    and nothing is registered)."""
     registered: list[ModelVersion] = []
     try:
         with transaction.atomic():
-            return _finish_locked(
-                run_id, Path(checkpoint_path), json_safe(base_metrics), json_safe(new_metrics), name, registered
-            )
+            metrics = [json_safe(m or {}) for m in (base_metrics, new_metrics, comparison, forgetting)]
+            return _finish_locked(run_id, Path(checkpoint_path), *metrics, name, registered)
     except BaseException:
         for version in registered:  # the row was rolled back: do not leave its file behind
             version.checkpoint.delete(save=False)
@@ -168,7 +170,14 @@ def training_run_finish(
 
 
 def _finish_locked(
-    run_id: int, path: Path, base_metrics: dict, new_metrics: dict, name: str | None, registered: list[ModelVersion]
+    run_id: int,
+    path: Path,
+    base_metrics: dict,
+    new_metrics: dict,
+    comparison: dict,
+    forgetting: dict,
+    name: str | None,
+    registered: list[ModelVersion],
 ) -> ModelVersion | None:
     run = TrainingRun.objects.select_for_update().select_related("team", "base_version").get(id=run_id)
     if run.status != JobStatus.RUNNING:
@@ -189,26 +198,26 @@ def _finish_locked(
         if new_metrics:
             version.metrics = new_metrics
             version.save(update_fields=["metrics"])
-    run.base_metrics, run.new_metrics = base_metrics, new_metrics
+    run.base_metrics, run.new_metrics, run.comparison, run.forgetting = (
+        base_metrics,
+        new_metrics,
+        comparison,
+        forgetting,
+    )
     job_finish(
         run,
         JobStatus.SUCCEEDED,
         f"registered {version.name}",
         progress=1.0,
-        extra=["base_metrics", "new_metrics"],
+        extra=["base_metrics", "new_metrics", "comparison", "forgetting"],
     )
-    if run.team.auto_promote and _improves(base_metrics, new_metrics):
+    if run.team.auto_promote and promotes(comparison):
         model_version_activate_unchecked(version=version, team=run.team, reason="auto-promote")
     return version
 
 
 def _version_name(run: TrainingRun) -> str:
     return f"{run.base_version.name[:100]}+ft{run.id}"
-
-
-def _improves(base: dict[str, Any], new: dict[str, Any]) -> bool:
-    before, after = base.get(PROMOTION_METRIC), new.get(PROMOTION_METRIC)
-    return isinstance(before, int | float) and isinstance(after, int | float) and after > before
 
 
 def training_run_fail(*, run_id: int, error: str) -> None:

@@ -16,7 +16,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 
 from localization.models import Target
-from missions.tile_cache import read_window
+from missions.reference_window import ReferenceWindow
 from smgeo.predictor import Predictor
 from tests.workers.synthetic_mission import DEMO_CHECKPOINT, build_synthetic_mission, mission_files
 from workers.localize import read_query, search_plan
@@ -75,7 +75,7 @@ def test_click_to_visible_prediction_against_the_bare_predictor(live_server, cel
     target = Target.objects.select_related("drone_image", "basemap", "mission__team").filter(drone_image=image).first()
     predictor = Predictor(DEMO_CHECKPOINT)
     plan = search_plan(target, mission.version)
-    reference = read_window(mission.basemap, plan.window, predictor.config.model.reference_size)
+    reference = ReferenceWindow.of_square(plan.window).read(mission.basemap)
     query, click = read_query(target), (target.click_x, target.click_y)
     for _ in range(WARMUP):
         predictor.predict(query, reference, click)

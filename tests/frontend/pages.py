@@ -16,12 +16,15 @@ def synthetic_mission(folder: Path) -> SyntheticMission:
     return build_synthetic_mission(folder)
 
 
-def predict(target: Target, mission: SyntheticMission, box: list[float], others: list[list[float]]) -> Target:
-    """The worker's part done through its services: the target claimed, then predicted at `box` with candidates."""
+def predict(
+    target: Target, mission: SyntheticMission, box: list[float], others: list[list[float]], gap: float = 0.2
+) -> Target:
+    """The worker's part done through its services: the target claimed, then predicted at `box` with candidates
+    (scores 0.87, then `gap` lower each)."""
     georef = Georef.of(target.basemap)
     boxes = [box, *others]
     candidates = [
-        {"box": b, "box_geojson": georef.box_geojson(b), "score": 0.87 - 0.2 * i} for i, b in enumerate(boxes)
+        {"box": b, "box_geojson": georef.box_geojson(b), "score": 0.87 - gap * i} for i, b in enumerate(boxes)
     ]
     services.target_claim(target_id=target.id)
     x1, y1, x2, y2 = box

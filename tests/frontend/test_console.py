@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from accounts.models import Membership, Role
 from core.models import JobStatus
+from registry.comparison import paired_comparison, set_info
 from registry.models import ModelActivation, TrainingRun
 from registry.services import model_version_activate_unchecked
 from registry.training_runs import training_run_mark_cancelled, training_run_progress
@@ -168,10 +169,14 @@ def test_finished_runs_show_metrics_before_and_after_their_version_and_a_failure
     failed = make_run(
         setup, status=JobStatus.FAILED, error="fine-tuning needs labels on at least two drone images", finished_at=now
     )
-    better = {**METRICS, "acc@0.5": 0.55, "center_px": 12.0}
+    held_out = set_info("held-out", "held-out labels (never trained on)", range(30))
+    before = {**METRICS, "n": 30, "set": held_out}
+    better = {**before, "acc@0.5": 0.55, "center_px": 12.0}
+    base_iou, new_iou = {i: 0.9 if i < 12 else 0.1 for i in range(30)}, {i: 0.9 if i < 17 else 0.1 for i in range(30)}
     done = make_run(
-        setup, status=JobStatus.SUCCEEDED, progress=1.0, history=run_history(), base_metrics=METRICS,
+        setup, status=JobStatus.SUCCEEDED, progress=1.0, history=run_history(), base_metrics=before,
         new_metrics=better, message="registered v2+ft", finished_at=now,
+        comparison=paired_comparison(base_iou, new_iou, held_out, min_n=20),
     )  # fmt: skip
     result = make_model_version(setup.team, "v2+ft", parent=setup.v2)
     result.training_run, result.metrics = done, better
@@ -185,10 +190,41 @@ def test_finished_runs_show_metrics_before_and_after_their_version_and_a_failure
     detail.wait_for()
     assert detail.locator(".result-version").inner_text() == "v2+ft"
     acc = detail.locator("tr[data-metric='acc@0.5']").inner_text()
-    assert "40.0 %" in acc and "55.0 %" in acc and "+15.0 pts" in acc
+    assert "40.0 %" in acc and "55.0 %" in acc and "+15.0 pts" in acc and "n = 30" in acc
+    heading = detail.locator("table.metrics-compare th").first.text_content()
+    assert "held-out labels (never trained on) (n = 30)" in heading
+    assert detail.locator(".metric.weak").count() == 0  # 30 labels: enough
     assert "-9.5 px" in detail.locator("tr[data-metric='center_px']").inner_text()
+    verdict = detail.locator("#comparison").inner_text()
+    assert "5 better, 0 worse of 30 held-out labels" in verdict and "no difference beyond noise" in verdict
     assert detail.locator(".plot polyline").count() == 5
     screenshot(page, "console-run-finished")
+
+
+def test_numbers_on_too_few_labels_are_greyed_and_activating_on_them_is_cautioned(live_server, page) -> None:  # noqa: ANN001
+    setup = team_with_versions()
+    held_out = set_info("held-out", "held-out labels (never trained on)", range(4))
+    run = make_run(
+        setup, status=JobStatus.SUCCEEDED, progress=1.0, finished_at=timezone.now(),
+        base_metrics={**METRICS, "n": 4, "set": held_out},
+        new_metrics={**METRICS, "acc@0.5": 1.0, "n": 4, "set": held_out},
+        comparison=paired_comparison(dict.fromkeys(range(4), 0.1), dict.fromkeys(range(4), 0.9), held_out, min_n=20),
+    )  # fmt: skip
+    weak = make_model_version(setup.team, "v2+ft-small", parent=setup.v2)
+    weak.training_run, weak.metrics = run, run.new_metrics
+    weak.save(update_fields=["training_run", "metrics"])
+    messages = []
+    page.on("dialog", lambda dialog: messages.append(dialog.message))
+    open_console(page, live_server, setup.admin)
+    row = page.locator(f"#versions tr[data-version='{weak.id}']")
+    assert row.locator(".metric.weak").count() == 4 and "100.0 % n = 4" in row.inner_text()
+    assert "held-out labels (never trained on)" in row.inner_text() and held_out["id"] in row.inner_text()
+    assert "fewer than the 20" in row.locator(".metric.weak").first.get_attribute("title")
+    v1 = page.locator(f"#versions tr[data-version='{setup.v1.id}']")
+    assert "n = ?" in v1.inner_text() and "not recorded" in v1.inner_text()  # a checkpoint that did not say
+    row.locator("button.activate").click()
+    row.locator(".active-marker").wait_for()
+    assert "Caution: the comparison with its base is weak: 4 held-out labels, fewer than the 20" in messages[0]
 
 
 def test_an_admin_starts_fine_tuning_from_the_form(live_server, page, broker_queues) -> None:  # noqa: ANN001

@@ -19,8 +19,9 @@ def mission(tmp_path_factory):  # noqa: ANN001, ANN201
     return synthetic_mission(tmp_path_factory.getbasetemp() / "synthetic-mission")
 
 
-def predicted_targets(mission, count: int) -> list[Target]:  # noqa: ANN001
-    """`count` targets clicked by the operator and predicted at the true box, each with two more candidates."""
+def predicted_targets(mission, count: int, gaps: tuple[float, ...] = (0.2,)) -> list[Target]:  # noqa: ANN001
+    """`count` targets clicked by the operator and predicted at the true box, each with two more candidates (the
+    i-th target's scores `gaps[i % len(gaps)]` apart: its confidence margin)."""
     targets = []
     for index in range(count):
         truth = mission.truth[index % len(mission.truth)]
@@ -30,7 +31,8 @@ def predicted_targets(mission, count: int) -> list[Target]:  # noqa: ANN001
             created_by=mission.setup.operator,
         )  # fmt: skip
         box = truth["box_px"]
-        targets.append(predict(target, mission, box, [[v + 150 for v in box], [v + 300 for v in box]]))
+        others = [[v + 150 for v in box], [v + 300 for v in box]]
+        targets.append(predict(target, mission, box, others, gap=gaps[index % len(gaps)]))
     return targets
 
 
@@ -94,6 +96,22 @@ def test_dragging_the_box_then_c_saves_a_correction_in_pixels(live_server, page,
     moved = (new[0] + new[2]) / 2 - (old[0] + old[2]) / 2
     assert moved > 2 and abs((new[1] + new[3]) / 2 - (old[1] + old[3]) / 2) < 2  # moved east, not north/south
     assert new[2] - new[0] == pytest.approx(old[2] - old[0], abs=2)
+
+
+def test_the_queue_can_put_the_least_confident_prediction_first_and_remembers_it(live_server, page, mission) -> None:  # noqa: ANN001
+    sure, unsure, middling = predicted_targets(mission, 3, gaps=(0.5, 0.02, 0.2))
+    open_queue(page, live_server, mission)
+    shown(page, sure)  # oldest first by default
+    page.select_option("#review-order", "least_confident")
+    shown(page, unsure)
+    assert "margin 0.020" in page.inner_text("#current")
+    page.keyboard.press("n")  # the review keys work again once the order is chosen
+    shown(page, middling)
+    page.reload()
+    shown(page, middling)  # the address keeps the target shown
+    assert page.input_value("#review-order") == "least_confident"  # and the browser the order
+    page.keyboard.press("n")
+    shown(page, sure)  # the next in that order
 
 
 def test_a_decision_someone_else_made_first_is_explained(live_server, page, mission) -> None:  # noqa: ANN001

@@ -120,7 +120,9 @@ def make_basemap(
         basemap.gsd_m = abs(transform[0]) if crs != "EPSG:4326" else 7.2
         basemap.bounds = Georef.of(basemap).bounds_lonlat([0, 0, width, height])
     if cog_path is not None:
-        basemap.cog_file.save(f"cog-{next(_counter)}.tif", ContentFile(cog_path.read_bytes()), save=False)
+        data = cog_path.read_bytes()
+        basemap.cog_file.save(f"cog-{next(_counter)}.tif", ContentFile(data), save=False)
+        basemap.cog_sha256 = hashlib.sha256(data).hexdigest()
     basemap.save()
     return basemap
 

@@ -61,11 +61,16 @@ def prediction_kwargs(target: Target, version: ModelVersion, **overrides: object
     return {**values, **overrides}
 
 
-def make_predicted_target(mission: Mission, *, by: object, version: ModelVersion | None = None) -> Target:
-    """A target taken through the worker's services: claimed, then predicted (with a heatmap)."""
+def make_predicted_target(
+    mission: Mission, *, by: object, version: ModelVersion | None = None, runner_up: float = 0.34
+) -> Target:
+    """A target taken through the worker's services: claimed, then predicted (with a heatmap; the top candidate
+    scores 0.91, the second `runner_up`)."""
     target = make_target(mission, by=by)
     services.target_claim(target_id=target.id)
-    prediction: Prediction = services.prediction_save(**prediction_kwargs(target, version or make_model_version()))
+    kwargs = prediction_kwargs(target, version or make_model_version())
+    kwargs["candidates"][1]["score"] = runner_up
+    prediction: Prediction = services.prediction_save(**kwargs)
     target.refresh_from_db()
     assert target.prediction_id == prediction.id
     return target

@@ -33,6 +33,15 @@ def stored_checkpoints(settings) -> list[Path]:  # noqa: ANN001
     return sorted(folder.iterdir()) if folder.is_dir() else []
 
 
+def test_a_checkpoints_metrics_are_stored_with_the_set_they_were_measured_on() -> None:
+    setup = team_setup()
+    config = {"model": {"query_size": [128, 128]}, "data": {"data_name": "SynthDroneAerial"}}
+    data = checkpoint_bytes(config=config, metrics={"acc@0.5": 0.49, "n": 200})
+    metrics = register(client_for(setup.admin), setup.team.id, data).json()["metrics"]
+    assert metrics["n"] == 200 and metrics["set"]["id"] == "val:SynthDroneAerial" and metrics["set"]["n"] == 200
+    assert metrics["set"]["name"] == "SynthDroneAerial val (picked the checkpoint)"
+
+
 def test_an_admin_registers_a_checkpoint_with_its_config_and_metrics() -> None:
     setup = team_setup()
     data = checkpoint_bytes(metrics={"acc@0.5": 0.61, "loss": float("nan")})
@@ -42,7 +51,9 @@ def test_an_admin_registers_a_checkpoint_with_its_config_and_metrics() -> None:
     assert body["team"] == setup.team.id and body["shared"] is False and body["name"] == "field-v1"
     assert body["sha256"] == hashlib.sha256(data).hexdigest() and body["size_bytes"] == len(data)
     assert body["config"]["model"]["query_size"] == [128, 128]
+    measured = body["metrics"].pop("set")
     assert body["metrics"] == {"acc@0.5": 0.61, "loss": None}  # NaN cannot be stored as JSON
+    assert measured["kind"] == "val" and measured["n"] is None  # a checkpoint that does not say on how many labels
     assert body["is_active"] is False and body["created_by"] == setup.admin.username
     version = ModelVersion.objects.get(id=body["id"])
     assert version.checkpoint.read() == data
@@ -253,7 +264,7 @@ def test_register_model_command_is_idempotent_and_activates_teams_without_a_mode
     out = capsys.readouterr().out
     assert "registered model version" in out and "already registered as" in out
     version = ModelVersion.objects.get(name="smgeo-base")
-    assert version.team is None and version.metrics == {"acc@0.5": 0.4}
+    assert version.team is None and version.metrics["acc@0.5"] == 0.4 and version.metrics["set"]["kind"] == "val"
     setup.team.refresh_from_db(), setup.other_team.refresh_from_db()
     assert setup.team.active_model_id == version.id and setup.other_team.active_model_id == already.id
 

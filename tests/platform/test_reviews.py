@@ -187,6 +187,27 @@ def test_the_review_queue_gives_the_oldest_predicted_target_i_did_not_create() -
 
 
 @pytest.mark.django_db
+def test_the_least_confident_order_gives_the_smallest_margin_first_and_skips_in_that_order() -> None:
+    setup = team_setup()
+    queue = f"/api/v1/targets/next-review/?mission={setup.mission.id}&order=least_confident"
+    sure, unsure, middling = (
+        make_predicted_target(setup.mission, by=setup.operator, runner_up=score) for score in (0.2, 0.88, 0.6)
+    )
+    client = client_for(setup.reviewer)
+    first = client.get(queue).json()
+    assert first["id"] == unsure.id and first["prediction"]["margin"] == pytest.approx(0.03)
+    assert client.get(f"{queue}&after={unsure.id}").json()["id"] == middling.id
+    assert client.get(f"{queue}&after={middling.id}").json()["id"] == sure.id
+    assert client.get(f"{queue}&after={sure.id}").json()["id"] == unsure.id  # wrapping round
+    review(setup.reviewer, unsure, "approve")
+    assert client.get(f"{queue}&after={unsure.id}").json()["id"] == middling.id  # a decided target keeps its place
+    oldest = f"/api/v1/targets/next-review/?mission={setup.mission.id}&order=oldest"
+    assert client.get(oldest).json()["id"] == sure.id
+    wrong = client.get(f"/api/v1/targets/next-review/?mission={setup.mission.id}&order=random")
+    assert wrong.status_code == 400 and wrong.json()["field"] == "order" and "least_confident" in wrong.json()["detail"]
+
+
+@pytest.mark.django_db
 def test_permissions_on_the_review_routes() -> None:
     setup = team_setup()
     target = make_predicted_target(setup.mission, by=setup.operator)

@@ -6,6 +6,7 @@ from rest_framework.test import APIClient
 
 from core.errors import Conflict
 from core.models import JobStatus
+from registry.comparison import paired_comparison, set_info
 from registry.models import ModelVersion, TrainingRun
 from registry.selectors import dataset_snapshot, labels_by_review_ids
 from registry.training_runs import (
@@ -238,18 +239,32 @@ def test_finish_registers_the_version_with_its_lineage(trained, tmp_path) -> Non
     assert trained.team.active_model_id == trained.version.id  # promoted only when an admin says so
 
 
-def test_auto_promote_activates_a_better_version_only(trained, tmp_path) -> None:
+@pytest.mark.parametrize(
+    ("better", "worse", "n", "promoted"),
+    [(12, 0, 24, True), (4, 0, 4, False), (5, 3, 30, False), (0, 0, 0, False)],
+)
+def test_auto_promote_needs_enough_labels_and_a_gain_beyond_noise(trained, tmp_path, better, worse, n, promoted):  # noqa: ANN001, ANN201
     trained.team.auto_promote = True
     trained.team.save()
     run_id = _running(trained)
     path = tmp_path / "best.pt"
     path.write_bytes(checkpoint_bytes(seed=98))
+    base = {i: 0.9 if i >= better else 0.1 for i in range(n)}  # the first `better` labels: only the new one hits
+    new = {i: 0.9 if i < n - worse else 0.1 for i in range(n)}  # the last `worse` labels: only the base hits
+    comparison = paired_comparison(base, new, set_info("held-out", "held-out labels", range(n)), min_n=20)
+    assert (len(comparison["better"]), len(comparison["worse"])) == (better, worse)
     version = training_run_finish(
-        run_id=run_id, checkpoint_path=path, base_metrics={"acc@0.5": 0.4}, new_metrics={"acc@0.5": 0.5}
-    )
+        run_id=run_id, checkpoint_path=path, base_metrics={"acc@0.5": 0.4}, new_metrics={"acc@0.5": 0.5},
+        comparison=comparison,
+    )  # fmt: skip
     trained.team.refresh_from_db()
-    assert trained.team.active_model_id == version.id
-    assert trained.team.activations.get().reason == "auto-promote"
+    assert trained.team.active_model_id == (version.id if promoted else trained.version.id)
+    if promoted:
+        assert trained.team.activations.get().reason == "auto-promote"
+    body = client_for(trained.reviewer).get(f"{URL}{run_id}/").json()
+    assert body["comparison"]["n"] == n and body["metrics_min_n"] == 20
+    listed = client_for(trained.reviewer).get(f"/api/v1/model-versions/{version.id}/").json()
+    assert listed["comparison"]["verdict"] == comparison["verdict"]
 
 
 def test_a_cancelled_run_registers_nothing_and_a_failed_run_keeps_the_active_model(trained, tmp_path) -> None:

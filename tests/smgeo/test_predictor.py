@@ -13,7 +13,8 @@ from smgeo.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from smgeo.config import load_config, merge
 from smgeo.data.cvogl import read_records
 from smgeo.model import build_model
-from smgeo.predictor import Predictor, sliding_origins
+from smgeo.predictor import Predictor
+from smgeo.windows import sliding_squares
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -56,7 +57,8 @@ def test_a_click_outside_the_query_is_refused(checkpoint) -> None:
 
 
 def test_sliding_windows_cover_the_whole_reference_and_keep_the_best_peak(checkpoint) -> None:
-    assert sliding_origins(300, 200, 128, 0.25) == [(x, y) for y in (0, 72) for x in (0, 96, 172)]
+    origins = [(x, y) for x, y, _, _ in sliding_squares(300, 200, 128, 0.25)]
+    assert origins == [(x, y) for y in (0, 72) for x in (0, 96, 172)]
     predictor = Predictor(checkpoint, device="cpu")
     query, reference = images(400)
     prediction = predictor.predict_sliding(query, reference, (30.0, 30.0), window=128)
@@ -64,8 +66,8 @@ def test_sliding_windows_cover_the_whole_reference_and_keep_the_best_peak(checkp
     x1, y1, x2, y2 = prediction.window
     assert x2 - x1 == 128 and 0 <= x1 <= 272 and 0 <= y1 <= 272
     per_window = [
-        predictor.predict(query, Image.fromarray(reference).crop((x, y, x + 128, y + 128)), (30.0, 30.0))
-        for x, y in sliding_origins(400, 400, 128, 0.25)
+        predictor.predict(query, Image.fromarray(reference).crop(tuple(int(v) for v in square)), (30.0, 30.0))
+        for square in sliding_squares(400, 400, 128, 0.25)
     ]
     assert prediction.score == pytest.approx(max(p.score for p in per_window), abs=1e-6)
 

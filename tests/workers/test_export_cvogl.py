@@ -24,12 +24,19 @@ from tests.platform.builders import (
     write_geotiff,
 )
 from tests.platform.factories import client_for, team_setup
-from workers.exports import export_cvogl, query_size_of, reference_window, scale_click, split_of
+from workers.cvogl_labels import label_square, query_size_of, scale_click, split_of
+from workers.exports import export_cvogl
 
 EXPORTS = "/api/v1/exports/"
 
 
 # ------------------------------------------------------------------------------------------ geometry
+def reference_window(box: list[float], width: int, height: int, key: str) -> tuple[float, float, float]:
+    x1, y1, x2, y2 = label_square(box, width, height, key)
+    assert x2 - x1 == y2 - y1
+    return x1, y1, x2 - x1
+
+
 def test_the_reference_window_holds_the_box_with_context_and_stays_inside_the_basemap() -> None:
     for key in range(200):
         box = [900.0, 700.0, 960.0, 740.0]

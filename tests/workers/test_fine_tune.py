@@ -5,6 +5,7 @@ fine-tune within seconds; a crash fails the run with its reason. Plus the pure h
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -27,29 +28,34 @@ from tests.platform.builders import (
 )
 from tests.platform.factories import client_for, team_setup
 from workers import fine_tune as ft
-from workers.exports import local_path, split_of
+from workers import torchrun
+from workers.cvogl_labels import split_of
+from workers.fine_tune_data import SplitError, fine_tune_splits, split_metrics
+from workers.local_files import local_path
 
 RUNS = "/api/v1/training-runs/"
 IMAGES, LABELS_PER_IMAGE = 5, 4
 
 
 # ------------------------------------------------------------------------------------------ pure helpers
-def test_every_drone_image_lands_in_one_split_and_both_splits_exist() -> None:
-    train_ids = [i for i in range(1, 200) if split_of(i) == "train"][:6]
-    held_out = [i for i in range(1, 200) if split_of(i) != "train"][:6]  # export val or test: fine-tune val
-    mixed = {image: 3 for image in [*train_ids[:4], held_out[0], held_out[1]]}
-    splits = ft.fine_tune_splits(mixed)
-    assert splits == {image: "train" if image in train_ids else "val" for image in mixed}  # the export's split
+def test_every_drone_image_lands_in_one_split_as_the_export_splits_it_and_train_and_val_exist() -> None:
+    ids = {split: [i for i in range(1, 400) if split_of(i) == split][:6] for split in ("train", "val", "test")}
+    train_ids, val_ids, test_ids = ids["train"], ids["val"], ids["test"]
+    mixed = {image: 3 for image in [*train_ids[:4], val_ids[0], test_ids[0], test_ids[1]]}
+    assert fine_tune_splits(mixed) == {image: split_of(image) for image in mixed}  # the export's split, held-out kept
 
-    only_train = {train_ids[0]: 5, train_ids[1]: 2, train_ids[2]: 2, train_ids[3]: 7}
-    splits = ft.fine_tune_splits(only_train)
+    only_train = {train_ids[0]: 5, train_ids[1]: 2, train_ids[2]: 2, train_ids[3]: 7, test_ids[0]: 1}
+    splits = fine_tune_splits(only_train)
     assert splits[train_ids[1]] == "val" and list(splits.values()).count("val") == 1  # the fewest labels move
-    only_val = {held_out[0]: 1, held_out[1]: 9, held_out[2]: 4}
-    splits = ft.fine_tune_splits(only_val)
-    assert splits[held_out[1]] == "train" and list(splits.values()).count("train") == 1  # the most labels move
-    assert sorted(ft.fine_tune_splits({1: 1, 2: 1}).values()) == ["train", "val"]
-    with pytest.raises(ft.FineTuneError, match="at least two drone images"):
-        ft.fine_tune_splits({7: 20})
+    assert splits[test_ids[0]] == "test"  # a held-out image never trains nor picks the checkpoint
+    only_val = {val_ids[0]: 1, val_ids[1]: 9, val_ids[2]: 4}
+    splits = fine_tune_splits(only_val)
+    assert splits[val_ids[1]] == "train" and list(splits.values()).count("train") == 1  # the most labels move
+    # with fewer than two drone images besides the held-out ones, those are folded into val: nothing is held out
+    folded = fine_tune_splits({test_ids[0]: 4, test_ids[1]: 2, train_ids[0]: 3})
+    assert folded == {test_ids[0]: "val", test_ids[1]: "val", train_ids[0]: "train"}
+    with pytest.raises(SplitError, match="at least two drone images"):
+        fine_tune_splits({7: 20})
 
 
 def test_the_fine_tune_config_is_the_base_with_the_run_params(tmp_path: Path) -> None:
@@ -82,7 +88,7 @@ def test_the_torchrun_command_trains_the_same_config_on_every_gpu(tmp_path: Path
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config_to_dict(config)))
     assert load_config(str(path)) == config  # what `smgeo train --config` reads back
-    command = ft.torchrun_command(4, path, "/models/base.pt", tmp_path / "out")
+    command = torchrun.torchrun_command(4, path, "/models/base.pt", tmp_path / "out")
     assert command[1:6] == ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node=4", "-m"]
     assert command[6:8] == ["smgeo", "train"]
     flags = dict(zip(command[8::2], command[9::2], strict=True))
@@ -91,7 +97,7 @@ def test_the_torchrun_command_trains_the_same_config_on_every_gpu(tmp_path: Path
 
 def test_metrics_are_followed_line_by_line(tmp_path: Path) -> None:
     path = tmp_path / "metrics.jsonl"
-    entries = ft.follow_jsonl(path)
+    entries = torchrun.follow_jsonl(path)
     assert next(entries) == []  # not written yet
     path.write_text(json.dumps({"kind": "train", "step": 1}) + "\n" + '{"kind": "tr')
     assert next(entries) == [{"kind": "train", "step": 1}]  # a half-written line waits
@@ -132,7 +138,7 @@ def test_torchrun_trains_on_two_processes_and_its_progress_is_followed(tmp_path:
         out_dir=tmp_path / "out", train_pairs=8, processes=2, loader_workers=1,
     )  # fmt: skip
     reporter = RecordingReporter()
-    checkpoint = ft.train_with_torchrun(config, str(tmp_path / "base.pt"), reporter, 2, tmp_path)
+    checkpoint = torchrun.train_with_torchrun(config, str(tmp_path / "base.pt"), reporter, 2, tmp_path)
     assert checkpoint == tmp_path / "out" / "model.pt" and load_checkpoint(checkpoint)["config"] == config
     steps = [(entry["kind"], entry["step"]) for entry in reporter.entries]
     assert steps == [
@@ -145,7 +151,8 @@ def test_torchrun_trains_on_two_processes_and_its_progress_is_followed(tmp_path:
         ("val", 4),
         ("router", 4),
     ]  # 8 pairs / (2 x 2); each validation is followed by the routers' statistics
-    assert ft.val_metrics(checkpoint, config)["n"] == 2
+    metrics, ious = split_metrics(checkpoint, config, "val")
+    assert metrics["n"] == len(ious) == 2 and all(0 <= iou <= 1 for iou in ious.values())
 
 
 def test_stopping_a_process_group_ends_every_process_in_it() -> None:
@@ -155,7 +162,7 @@ def test_stopping_a_process_group_ends_every_process_in_it() -> None:
         ["bash", "-c", "sleep 60 & echo $!; wait"], stdout=subprocess.PIPE, start_new_session=True
     )
     child = int(process.stdout.readline())
-    ft.stop_process_group(process, grace_s=5)
+    torchrun.stop_process_group(process, grace_s=5)
     assert process.returncode is not None
     for _ in range(50):  # the orphan is reaped by init soon after it dies
         stat = Path(f"/proc/{child}/stat")
@@ -239,18 +246,26 @@ def test_a_real_worker_fine_tunes_and_registers_a_version_with_before_after_metr
     assert version.team_id == labelled_team.team.id and version.parent_id == base.id and version.id != base.id
     assert version.metrics == run.new_metrics and version.sha256 != base.sha256
     for metrics in (run.base_metrics, run.new_metrics):
-        assert {"acc@0.5", "acc@0.25", "mIoU", "center_px"} <= metrics.keys()
-    assert run.base_metrics["n"] == run.new_metrics["n"] >= LABELS_PER_IMAGE  # the same val split: whole drone images
+        assert {"acc@0.5", "acc@0.25", "mIoU", "center_px", "n", "set"} <= metrics.keys()
     assert (run.epoch, run.progress) == (1, 1.0) and run.step == run.total_steps > 0 and run.loss is not None
     kinds = [entry["kind"] for entry in run.history]
     assert kinds[-1] == "val" and "train" in kinds and run.history[-2]["step"] == run.total_steps
-    assert f"train / {run.base_metrics['n']} val pairs from {IMAGES} drone images" in run.log
-    train_pairs = IMAGES * LABELS_PER_IMAGE - run.base_metrics["n"]
+    pattern = rf"(\d+) train / (\d+) val / (\d+) held-out pairs from {IMAGES} drone images"
+    train_pairs, val_pairs, held_out = (int(v) for v in re.search(pattern, run.log).groups())
+    assert train_pairs + val_pairs + held_out == IMAGES * LABELS_PER_IMAGE and train_pairs and val_pairs
     assert run.total_steps == train_pairs // 4  # one epoch of whole batches of 4
+    # both versions measured on the same labels, named: the held-out ones when there are any, else val
+    assert run.base_metrics["set"] == run.new_metrics["set"]
+    kind, n = ("held-out", held_out) if held_out else ("val", val_pairs)
+    assert run.base_metrics["set"]["kind"] == kind and run.base_metrics["n"] == run.new_metrics["n"] == n
+    assert f"base acc@0.5 {run.base_metrics['acc@0.5']:.3f} on the" in run.log
+    comparison = run.comparison
+    assert comparison["n"] == held_out and comparison["set"]["kind"] == "held-out" and comparison["weak"]  # < 20
+    assert len(comparison["better"]) + len(comparison["worse"]) <= held_out and comparison["verdict"]
 
     with local_path(version.checkpoint) as path:
         config = load_checkpoint(path)["config"]
-    assert config.model == load_checkpoint(ft.ROOT / "checkpoints/smgeo-tiny-synthetic.pt")["config"].model
+    assert config.model == load_checkpoint(torchrun.ROOT / "checkpoints/smgeo-tiny-synthetic.pt")["config"].model
     assert (config.train.epochs, config.train.batch_size) == (1, 4)
     labelled_team.team.refresh_from_db()
     assert labelled_team.team.active_model_id == base.id  # promotion is an admin's call (auto_promote is off)
@@ -289,25 +304,73 @@ def test_a_corrupt_base_checkpoint_fails_the_run_with_the_reason(labelled_team, 
 
 
 # ------------------------------------------------------------------------------------------ in this process
+def scripted_scores(hits: list[bool]) -> tuple[dict, dict[int, float]]:
+    """What an evaluation on held-out labels returns: metrics with n, and an IoU per label (0.9 hit, 0.1 miss)."""
+    ious = {1000 + i: 0.9 if hit else 0.1 for i, hit in enumerate(hits)}
+    return {"acc@0.5": sum(hits) / len(hits), "n": len(hits)}, ious
+
+
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize(("base_acc", "new_acc", "promoted"), [(0.25, 0.5, True), (0.5, 0.5, False)])
-def test_auto_promote_activates_the_new_version_only_when_it_beats_the_base(
-    labelled_team, monkeypatch, base_acc: float, new_acc: float, promoted: bool
+@pytest.mark.parametrize(
+    ("base_hits", "new_hits", "promoted"),
+    [
+        ([True] * 6 + [False] * 18, [True] * 18 + [False] * 6, True),  # 24 labels, 12 better, none worse
+        ([False] * 4, [True] * 4, False),  # all better, but 4 labels are too few to tell
+        ([True] * 12 + [False] * 12, [True] * 10 + [False] * 14, False),  # worse
+        ([True] * 10 + [False] * 14, [False] * 3 + [True] * 10 + [False] * 11, False),  # +0 net: 3 better, 3 worse
+    ],
+)
+def test_auto_promote_needs_enough_held_out_labels_and_a_gain_beyond_noise(
+    labelled_team, monkeypatch, base_hits: list[bool], new_hits: list[bool], promoted: bool
 ) -> None:  # noqa: ANN001
-    """The decision is the platform's (tests/platform/test_training_runs.py); here: the worker hands it the base and
-    new metrics in that order (the evaluation is scripted so that both outcomes are certain)."""
+    """The rule is the platform's (registry.comparison, tests/platform/test_comparison.py); here: the worker hands it
+    the base's and the new version's label-by-label results on the held-out set (scripted, so the outcome is
+    certain) and the team's version follows."""
     labelled_team.team.auto_promote = True
     labelled_team.team.save(update_fields=["auto_promote"])
-    scripted = iter([{"acc@0.5": base_acc, "n": 4}, {"acc@0.5": new_acc, "n": 4}])
-    monkeypatch.setattr(ft, "val_metrics", lambda checkpoint, config: next(scripted))
+    scores = {"base": scripted_scores(base_hits), "new": scripted_scores(new_hits)}
+
+    def evaluate(checkpoint, config, split):  # noqa: ANN001, ANN202
+        assert split == "test"  # with held-out labels, both versions are measured on them only
+        return scores["new" if "/out/" in str(checkpoint) else "base"]  # the fine-tune writes to its out dir
+
+    def one_image_held_out(labels_per_image):  # noqa: ANN001, ANN202
+        first, second, *rest = sorted(labels_per_image)
+        return {first: "test", second: "val", **dict.fromkeys(rest, "train")}
+
+    monkeypatch.setattr(ft, "split_metrics", evaluate)
+    monkeypatch.setattr(ft, "fine_tune_splits", one_image_held_out)
     run = make_training_run(labelled_team.team, labelled_team.base, labelled_team.admin, epochs=1, batch_size=8)
     assert ft.fine_tune.apply(args=[run.id]).get()["status"] == "succeeded"
     run.refresh_from_db()
     version = ModelVersion.objects.get(training_run=run)
-    assert (run.base_metrics["acc@0.5"], run.new_metrics["acc@0.5"]) == (base_acc, new_acc)
+    assert run.comparison["n"] == len(base_hits) and run.new_metrics["n"] == len(base_hits)
+    assert run.new_metrics["set"]["kind"] == "held-out" and version.metrics == run.new_metrics
     labelled_team.team.refresh_from_db()
     assert labelled_team.team.active_model_id == (version.id if promoted else labelled_team.base.id)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_fine_tune_measures_what_it_forgot_on_the_base_models_own_data(labelled_team, settings, tmp_path) -> None:  # noqa: ANN001
+    from smgeo.synth import generate_dataset, synth_options
+
+    options = synth_options(satellite_size=256, query_size=128, targets_per_scene=2, distractors=2)
+    generate_dataset(tmp_path / "base", "BaseData", options, {"train": 1, "val": 3, "test": 0}, seed=4, progress=False)
+    settings.FINE_TUNE_BASE_DATA, settings.FINE_TUNE_BASE_SLICE = f"{tmp_path / 'base'}:BaseData", 5
+    run = make_training_run(labelled_team.team, labelled_team.base, labelled_team.admin, epochs=1, batch_size=8)
+    assert ft.fine_tune.apply(args=[run.id]).get()["status"] == "succeeded"
+    run.refresh_from_db()
+    forgetting = run.forgetting
+    assert forgetting["measured"] and forgetting["n"] == 5 == forgetting["set"]["n"]  # the first 5 val pairs
+    assert forgetting["set"]["name"] == "BaseData val, its first 5 pairs"
+    before, after = forgetting["base"]["acc@0.5"], forgetting["new"]["acc@0.5"]
+    assert 0 <= before <= 1 and 0 <= after <= 1 and forgetting["lost"] == pytest.approx(before - after)
+    assert "on the base model's own data acc@0.5" in run.log
+
+    settings.FINE_TUNE_BASE_DATA = str(tmp_path / "nowhere:BaseData")
+    assert ft.forgetting_check("unused", "unused", None)["summary"].startswith("not measured: this worker has no copy")
 
 
 @pytest.mark.django_db(transaction=True)

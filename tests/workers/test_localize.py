@@ -17,12 +17,13 @@ from registry.services import model_version_register_file
 from smgeo.checkpoint import save_checkpoint
 from smgeo.config import load_config
 from smgeo.model import build_model
+from smgeo.windows import sliding_squares
 from tests.conftest import RedisServer, WorkerProcess, use_broker, wait_until
 from tests.platform.builders import make_target
 from tests.platform.factories import client_for
 from tests.workers.synthetic_mission import box_iou, build_synthetic_mission, click, mission_files, target_of
 from workers.localize import localize
-from workers.search import look_ahead_m, plan_search, sliding_squares, square_inside
+from workers.search import look_ahead_m, plan_search, square_inside
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

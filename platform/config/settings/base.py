@@ -158,6 +158,12 @@ SWEEP_MAX_ATTEMPTS = env.int("SWEEP_MAX_ATTEMPTS", default=3)
 # (default: every visible one; more than one trains with torchrun DDP).
 FINE_TUNE_SOFT_TIME_LIMIT_S = env.int("FINE_TUNE_SOFT_TIME_LIMIT_S", default=24 * 3600)
 FINE_TUNE_GPUS = env.int("FINE_TUNE_GPUS", default=None)
+# A copy of the base model's own data on the worker ("ROOT:NAME" of a CVOGL dataset): each fine-tune then measures
+# what it forgets, base and new version on the first FINE_TUNE_BASE_SLICE pairs of its val split.
+FINE_TUNE_BASE_DATA = env.str("FINE_TUNE_BASE_DATA", default="")
+FINE_TUNE_BASE_SLICE = env.int("FINE_TUNE_BASE_SLICE", default=200)
+# Metrics on fewer held-out labels than this are shown greyed as weak, and never auto-promote a version.
+METRICS_MIN_N = env.int("METRICS_MIN_N", default=20)
 CELERY_BEAT_SCHEDULE = {"sweep": {"task": "workers.sweep", "schedule": SWEEP_EVERY_S}}
 
 # Health check: how long /healthz waits for a worker to answer a ping.

@@ -2,7 +2,7 @@
 // and roles. Admins change things; other members read. The server enforces the roles anyway: every refusal comes
 // back as an ApiError whose message is shown as it is.
 import { all, api } from "./api.js";
-import { METRICS, metricText, selectRun, setBaseChoices, showRuns, stopRuns } from "./training.js";
+import { METRICS, measuredOn, metricCell, sampleCount, selectRun, setBaseChoices, showRuns, stopRuns } from "./training.js";
 import { el, toast } from "./ui.js";
 
 const ROLES = ["operator", "reviewer", "admin"];
@@ -111,13 +111,13 @@ function renderVersions() {
       (active.promoted_at ? `, active since ${when(active.promoted_at)} (${active.promoted_by || "automatic"}).` : ".")
     : "No active version: clicks fail until an admin activates one.";
   if (state.team.auto_promote) {
-    $("#active-summary").textContent += " Auto-promote is on: a fine-tuned version that beats its base on val " +
-      "acc@0.5 becomes active by itself.";
+    $("#active-summary").textContent += " Auto-promote is on: a fine-tuned version becomes active by itself " +
+      `when it beats its base beyond noise on at least ${state.versions[0]?.metrics_min_n ?? 20} held-out labels.`;
   }
   const body = $("#versions tbody");
   body.replaceChildren(...state.versions.map(versionRow));
   if (!state.versions.length) {
-    body.replaceChildren(el("tr", {}, el("td", { colspan: 10, class: "muted" }, "No model versions yet.")));
+    body.replaceChildren(el("tr", {}, el("td", { colspan: 11, class: "muted" }, "No model versions yet.")));
   }
   renderRollback();
   renderActivations();
@@ -133,7 +133,8 @@ function versionRow(version) {
     el("td", { class: "small" }, when(version.created_at),
       version.created_by ? el("div", { class: "muted" }, `by ${version.created_by}`) : null),
     el("td", { class: "small" }, lineage(version)),
-    METRICS.map((metric) => el("td", { class: "num" }, metricText(version.metrics, metric))),
+    METRICS.map((metric) => el("td", { class: "num" }, metricCell(version.metrics, metric, version.metrics_min_n))),
+    el("td", {}, measuredOn(version.metrics)),
     el("td", {}, activateButton(version)),
   );
 }
@@ -155,8 +156,29 @@ function activateButton(version) {
   return el("button", { type: "button", class: "activate", onclick: () => activate(version) }, "Activate");
 }
 
+// What the Activate dialog says about the evidence: weak when compared with the base on too few held-out labels, or
+// when the gain is within noise; nothing to add for a base model or a convincing comparison.
+export function activationCaveat(version) {
+  const comparison = version.comparison;
+  const minN = version.metrics_min_n;
+  if (comparison) {
+    if (comparison.weak) {
+      return `\n\nCaution: the comparison with its base is weak: ${comparison.n} held-out labels, fewer than the ${minN} ` +
+        `it needs (${comparison.verdict}).`;
+    }
+    if (!comparison.beyond_noise) return `\n\nCaution: ${comparison.verdict}.`;
+    return `\n\n${comparison.verdict}.`;
+  }
+  const n = sampleCount(version.metrics);
+  if (n === null || n < minN) {
+    return `\n\nCaution: its metrics were measured on ${n ?? "an unknown number of"} labels, fewer than ${minN}.`;
+  }
+  return "";
+}
+
 async function activate(version) {
-  if (!window.confirm(`Activate ${version.name} for ${state.team.name}? New clicks will run on it.`)) return;
+  const question = `Activate ${version.name} for ${state.team.name}? New clicks will run on it.${activationCaveat(version)}`;
+  if (!window.confirm(question)) return;
   try {
     await api(`model-versions/${version.id}/activate/`, { method: "POST", body: { team: state.team.id } });
     toast(`${version.name} is now the active model`, "success");

@@ -44,7 +44,9 @@ async function show(target) {
   $("current").replaceChildren(
     el("div", { class: "row" }, el("strong", { class: "grow", id: "current-target", dataset: { target: target.id } }, `Target #${target.id}`), badge(target.status)),
     el("div", { class: "small" }, `clicked by ${target.created_by?.username || "?"}${target.label ? ` · ${target.label}` : ""}`),
-    el("div", { class: "small" }, `score ${p.score.toFixed(3)} · ${p.model_version_name} · ${p.candidates.length} candidates`),
+    el("div", { class: "small" }, `score ${p.score.toFixed(3)}` +
+      (typeof p.margin === "number" ? ` · margin ${p.margin.toFixed(3)}` : "") +
+      ` · ${p.model_version_name} · ${p.candidates.length} candidates`),
   );
   renderHistory(target);
   history.replaceState(null, "", `?target=${target.id}`);
@@ -77,8 +79,18 @@ function renderSession() {
   $("undo").disabled = !state.decided.length;
 }
 
+// The queue's order (oldest first, or least confident first), remembered in this browser.
+const ORDER_KEY = "smgeo.review-order";
+$("review-order").value = localStorage.getItem(ORDER_KEY) || "oldest";
+$("review-order").addEventListener("change", () => {
+  localStorage.setItem(ORDER_KEY, $("review-order").value);
+  $("review-order").blur(); // the review keys act on the page again
+  load().catch((error) => toast(error.message, "error"));
+});
+
 async function load(params = "") {
-  const target = await api(`targets/next-review/?mission=${missionId}${params}`);
+  const order = $("review-order").value;
+  const target = await api(`targets/next-review/?mission=${missionId}&order=${order}${params}`);
   await show(target);
 }
 

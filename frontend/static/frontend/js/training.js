@@ -29,6 +29,56 @@ export function metricText(metrics, metric) {
   return typeof value === "number" && Number.isFinite(value) ? metric.format(value) : "—";
 }
 
+// How many labels a set of metrics was measured on (null when it does not say).
+export const sampleCount = (metrics) => (typeof metrics?.n === "number" ? metrics.n : null);
+
+// A metric as a table cell's content: the number, then "n = 24" small; greyed (class "weak") when measured on fewer
+// labels than `minN` or on an unknown number, with the set and the reason in its tooltip.
+export function metricCell(metrics, metric, minN) {
+  const text = metricText(metrics, metric);
+  if (text === "—") return text;
+  const n = sampleCount(metrics);
+  const weak = n === null || n < minN;
+  const on = metrics.set?.name ? ` (${metrics.set.name})` : "";
+  const title = weak
+    ? `measured on ${n ?? "an unknown number of"} labels${on}: fewer than the ${minN} a number needs to be trusted`
+    : `measured on ${n} labels${on}`;
+  return el("span", { class: weak ? "metric weak" : "metric", title }, text, el("span", { class: "metric-n" }, ` n = ${n ?? "?"}`));
+}
+
+// Where a set of metrics was measured: the set's name and its id (two numbers with one id share their labels).
+export function measuredOn(metrics) {
+  const set = metrics?.set;
+  if (!set) return el("span", { class: "muted small" }, Object.keys(metrics || {}).length ? "not recorded" : "—");
+  return el("span", { class: "small measured-on" }, set.name, el("div", { class: "muted" }, set.id));
+}
+
+// What a fine-tune forgot: base and new version on a fixed slice of the base model's own data (when measured).
+export function forgettingLine(forgetting) {
+  if (!forgetting || forgetting.measured === undefined) return null;
+  if (!forgetting.measured) return el("p", { class: "muted small", id: "forgetting" }, `Forgetting: ${forgetting.summary}.`);
+  const lost = forgetting.lost;
+  return el("p", { class: "small", id: "forgetting" }, "Forgetting, on the base model's own data ",
+    el("span", { class: "muted" }, `(${forgetting.set.name}, ${forgetting.set.id})`), ": acc@0.5 ",
+    `${percent(forgetting.base["acc@0.5"])} → ${percent(forgetting.new["acc@0.5"])} `,
+    el("span", { class: lost > 0 ? "worse" : "better" }, lost > 0 ? `(−${(lost * 100).toFixed(1)} pts)` : `(+${(-lost * 100).toFixed(1)} pts)`),
+    ` n = ${forgetting.n}.`);
+}
+
+// The paired comparison of a fine-tune with its base on the held-out labels, in words and numbers.
+export function comparisonBlock(comparison) {
+  if (!comparison || comparison.n === undefined) return null;
+  const pts = (v) => `${v > 0 ? "+" : ""}${(v * 100).toFixed(1)} pts`;
+  const rows = [el("p", { class: comparison.weak ? "verdict weak" : "verdict" }, comparison.verdict)];
+  if (comparison.n > 0) {
+    rows.push(el("p", { class: "small" },
+      `acc@0.5 on ${comparison.n} held-out labels (${comparison.set.id}): ${percent(comparison.base_acc)} → ` +
+      `${percent(comparison.new_acc)}, ${pts(comparison.diff)} (95 % interval ${pts(comparison.ci95[0])} to ` +
+      `${pts(comparison.ci95[1])}); ${comparison.better.length} labels better, ${comparison.worse.length} worse.`));
+  }
+  return el("div", { class: "comparison", id: "comparison" }, el("h3", {}, "Compared with the base, label by label"), rows);
+}
+
 // ------------------------------------------------------------------------------------------- runs
 // Show a team's runs (again: after a team switch or a change of role); polls while one is queued or running.
 export async function showRuns(team, { admin, selectedRun = null, onFinished = async () => {} }) {
@@ -219,6 +269,7 @@ function renderRunDetail(run) {
     run.status === "failed" ? el("p", { class: "error run-error" }, run.error) : "",
     el("div", { class: "run-charts" }, curves(run.history || [])),
     metricsTable(run),
+    forgettingLine(run.forgetting),
     el("details", { class: "run-log", open: logOpen }, el("summary", {}, "Log"), el("pre", {}, run.log || "(empty)")),
   );
 }
@@ -255,17 +306,20 @@ function metricsTable(run) {
   if (!Object.keys(before).length && !Object.keys(after).length) {
     return el("p", { class: "muted small" }, "Metrics before/after appear when the run has finished.");
   }
-  return el("table", { class: "metrics-compare" },
-    el("thead", {}, el("tr", {}, el("th", {}, "val metric"),
+  const minN = run.metrics_min_n;
+  const on = after.set || before.set;
+  const heading = on ? `on ${on.name} (n = ${sampleCount(after) ?? "?"})` : "metric";
+  return el("div", {}, el("table", { class: "metrics-compare" },
+    el("thead", {}, el("tr", {}, el("th", {}, heading),
       el("th", { class: "num" }, `before (${run.base_version.name})`),
       el("th", { class: "num" }, `after${run.result_version ? ` (${run.result_version.name})` : ""}`),
       el("th", { class: "num" }, "change"))),
     el("tbody", {}, METRICS.map((metric) => el("tr", { dataset: { metric: metric.key } },
       el("td", {}, metric.label),
-      el("td", { class: "num" }, metricText(before, metric)),
-      el("td", { class: "num" }, metricText(after, metric)),
+      el("td", { class: "num" }, metricCell(before, metric, minN)),
+      el("td", { class: "num" }, metricCell(after, metric, minN)),
       el("td", { class: "num" }, change(before[metric.key], after[metric.key], metric))))),
-  );
+  ), comparisonBlock(run.comparison));
 }
 
 function change(before, after, metric) {
