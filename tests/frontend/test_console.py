@@ -177,6 +177,10 @@ def test_finished_runs_show_metrics_before_and_after_their_version_and_a_failure
         setup, status=JobStatus.SUCCEEDED, progress=1.0, history=run_history(), base_metrics=before,
         new_metrics=better, message="registered v2+ft", finished_at=now,
         comparison=paired_comparison(base_iou, new_iou, held_out, min_n=20),
+        forgetting={
+            "measured": True, "set": set_info("base-val", "SynthDroneAerial val, its first 200 pairs", range(200)),
+            "n": 200, "base": {"acc@0.5": 0.5}, "new": {"acc@0.5": 0.47}, "lost": 0.03, "summary": "",
+        },
     )  # fmt: skip
     result = make_model_version(setup.team, "v2+ft", parent=setup.v2)
     result.training_run, result.metrics = done, better
@@ -197,6 +201,8 @@ def test_finished_runs_show_metrics_before_and_after_their_version_and_a_failure
     assert "-9.5 px" in detail.locator("tr[data-metric='center_px']").inner_text()
     verdict = detail.locator("#comparison").inner_text()
     assert "5 better, 0 worse of 30 held-out labels" in verdict and "no difference beyond noise" in verdict
+    forgot = detail.locator("#forgetting").inner_text()
+    assert "SynthDroneAerial val, its first 200 pairs" in forgot and "50.0 % → 47.0 % (−3.0 pts) n = 200" in forgot
     assert detail.locator(".plot polyline").count() == 5
     screenshot(page, "console-run-finished")
 
