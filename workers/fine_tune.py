@@ -38,9 +38,11 @@ from smgeo.schedule import effective_lr
 from workers.cvogl_labels import ExportError, query_size_of
 from workers.fine_tune_data import (
     HELD_OUT,
+    Replay,
     SplitError,
     base_data,
     fine_tune_splits,
+    forgetting_check,
     split_metrics,
     write_fine_tune_dataset,
 )
@@ -278,27 +280,19 @@ def compare(split: str, base: tuple[dict, dict], new: tuple[dict, dict]) -> dict
     }
 
 
-def forgetting_check(base_path: str, checkpoint: str | Path, config: SMGeoConfig) -> dict[str, Any]:
-    """Base and new version on a fixed slice of the base model's own val data (settings.FINE_TUNE_BASE_DATA), so an
-    admin sees what a fine-tune lost; says why when this worker has no copy of that data."""
-    from registry.comparison import set_info
-
+def replay_of(run: TrainingRun) -> Replay | None:
+    """The run's replay of base data (None without); FineTuneError when it asks for replay and this worker has no
+    copy of the base model's data."""
+    share = float(run.params.get("replay") or 0.0)
+    if share <= 0:
+        return None
     data = base_data()
     if data is None:
-        reason = "not measured: this worker has no copy of the base model's data (FINE_TUNE_BASE_DATA)"
-        return {"measured": False, "summary": reason}
-    limit = getattr(settings, "FINE_TUNE_BASE_SLICE", 200)
-    before, ious = split_metrics(base_path, config, "val", data, limit)
-    after, _ = split_metrics(checkpoint, config, "val", data, limit)
-    if not ious:
-        return {"measured": False, "summary": f"not measured: {data[1]} has no val pairs"}
-    lost = before["acc@0.5"] - after["acc@0.5"]
-    return {
-        "measured": True, "set": set_info("base-val", f"{data[1]} val, its first {len(ious)} pairs", ious),
-        "n": len(ious), "base": before, "new": after, "lost": lost,
-        "summary": f"on the base model's own data acc@0.5 {before['acc@0.5']:.3f} -> {after['acc@0.5']:.3f} "
-        f"(n = {len(ious)})",
-    }  # fmt: skip
+        raise FineTuneError(
+            "replay needs a copy of the base model's data on the worker (FINE_TUNE_BASE_DATA); start the run "
+            "without replay, or give the worker the data"
+        )
+    return Replay(data[0], data[1], share, seed=run.id)
 
 
 def _frozen_labels(run: TrainingRun) -> list[Review]:
@@ -327,10 +321,14 @@ def _write_dataset(
     name = f"team_{run.team_id}_run_{run.id}"
     reporter.phase(f"writing the dataset: {len(labels)} labels")
     query_size = query_size_of(config_to_dict(base))
-    counts = write_fine_tune_dataset(labels, splits, work / "data", name, query_size, reporter.dataset_progress)
+    replay = replay_of(run)
+    counts = write_fine_tune_dataset(
+        labels, splits, work / "data", name, query_size, reporter.dataset_progress, replay
+    )  # fmt: skip
     reporter.note(
         f"dataset: {counts['train']} train / {counts['val']} val / {counts[HELD_OUT]} held-out pairs "
         f"from {len(splits)} drone images"
+        + (f"; {counts['replay']} of the train pairs replayed from {replay.name}" if replay else "")
     )
     gpus = gpus_to_use()
     config = fine_tune_config(

@@ -6,12 +6,19 @@ picks the checkpoint, and its test share is the team's held-out set, never train
 new version are compared on it (registry.comparison). A drone image never moves out of the held-out set while at
 least two others remain to train and pick on; with fewer, the run folds the held-out images in and says so.
 
+When the worker has a copy of the base model's own data (settings.FINE_TUNE_BASE_DATA), a run can replay a share of
+it in its train split (`Replay`), and every run measures what it forgot on a fixed slice of its val split
+(`forgetting_check`).
+
 Celery imports this module before Django is set up.
 """
 
 from __future__ import annotations
 
+import random
+import shutil
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +30,7 @@ if TYPE_CHECKING:
     from localization.models import Review
 
 HELD_OUT = "test"  # the split name the held-out labels are written under
+REPLAY_IDS = 10**9  # sample ids of replayed base-data pairs (a target id never gets there)
 
 
 class SplitError(Exception):
@@ -55,18 +63,47 @@ def write_fine_tune_dataset(
     name: str,
     query_size: tuple[int, int],
     on_progress: Callable[[int, int], None],
+    replay: Replay | None = None,
 ) -> dict[str, int]:
     """Write the labels under root/name/ in CVOGL layout (the export's pairs), then re-split them by drone image
-    as `splits` says. Returns the number of pairs per split."""
+    as `splits` says, with `replay`'s share of base-data pairs added to train. Returns the pairs per split and the
+    replayed ones ("replay")."""
     entries = write_dataset(labels, root, name, query_size, on_progress)
     image_of = {entry["sample_id"]: entry["drone_image_id"] for entry in entries}
     items: dict[str, list[CVOGLItem]] = {split: [] for split in SPLITS}
     for split in SPLITS:
         for record in read_records(root, name, split):
             items[splits[image_of[record.sample_id]]].append(_written_item(record))
+    replayed = replay.copy_into(root / name, len(items["train"])) if replay else []
+    items["train"] += replayed
     for split in SPLITS:
         write_split(root, name, split, items[split])
-    return {split: len(items[split]) for split in SPLITS}
+    return {**{split: len(items[split]) for split in SPLITS}, "replay": len(replayed)}
+
+
+@dataclass(frozen=True)
+class Replay:
+    """Pairs of the base model's own train data mixed into a fine-tune's train split, `share` of the result: a
+    fixed draw (seeded by the run) so a rerun replays the same pairs."""
+
+    root: str
+    name: str
+    share: float
+    seed: int
+
+    def copy_into(self, folder: Path, train_pairs: int) -> list[CVOGLItem]:
+        """Copy the drawn pairs' images into `folder` (prefixed "replay_"); their items (sample ids from 10^9)."""
+        records = read_records(self.root, self.name, "train")
+        count = min(len(records), round(self.share / (1 - self.share) * train_pairs))
+        source = Path(self.root) / self.name
+        items = []
+        for index, record in enumerate(random.Random(self.seed).sample(records, count)):
+            query, satellite = f"replay_{record.query_file}", f"replay_{record.satellite_file}"
+            shutil.copyfile(source / "query" / record.query_file, folder / "query" / query)
+            shutil.copyfile(source / "satellite" / record.satellite_file, folder / "satellite" / satellite)
+            item = replace(_written_item(record), sample_id=REPLAY_IDS + index, query_file=query)
+            items.append(replace(item, satellite_file=satellite))
+        return items
 
 
 def _written_item(record: CVOGLRecord) -> CVOGLItem:
@@ -119,3 +156,28 @@ def base_data() -> tuple[str, str] | None:
     if not sep or not root or not name or not (Path(root) / name).is_dir():
         return None
     return root, name
+
+
+def forgetting_check(base_path: str, checkpoint: str | Path, config: SMGeoConfig) -> dict[str, Any]:
+    """Base and new version on a fixed slice of the base model's own val data (settings.FINE_TUNE_BASE_DATA), so an
+    admin sees what a fine-tune lost; says why when this worker has no copy of that data."""
+    from django.conf import settings
+
+    from registry.comparison import set_info
+
+    data = base_data()
+    if data is None:
+        reason = "not measured: this worker has no copy of the base model's data (FINE_TUNE_BASE_DATA)"
+        return {"measured": False, "summary": reason}
+    limit = getattr(settings, "FINE_TUNE_BASE_SLICE", 200)
+    before, ious = split_metrics(base_path, config, "val", data, limit)
+    after, _ = split_metrics(checkpoint, config, "val", data, limit)
+    if not ious:
+        return {"measured": False, "summary": f"not measured: {data[1]} has no val pairs"}
+    lost = before["acc@0.5"] - after["acc@0.5"]
+    return {
+        "measured": True, "set": set_info("base-val", f"{data[1]} val, its first {len(ious)} pairs", ious),
+        "n": len(ious), "base": before, "new": after, "lost": lost,
+        "summary": f"on the base model's own data acc@0.5 {before['acc@0.5']:.3f} -> {after['acc@0.5']:.3f} "
+        f"(n = {len(ious)})",
+    }  # fmt: skip

@@ -181,3 +181,8 @@ class TrainingRunCreateSerializer(_TeamScoped):
     lr = serializers.FloatField(
         required=False, allow_null=True, help_text="default: a tenth of the base config's learning rate"
     )
+    replay = serializers.FloatField(
+        default=0.0,
+        help_text="0..0.5: the share of each epoch's training pairs drawn from the base model's own data (needs "
+        "FINE_TUNE_BASE_DATA on the worker), against forgetting",
+    )

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 EPOCHS = (1, 200)
 BATCH_SIZE = (1, 256)
+MAX_REPLAY = 0.5  # at most half of an epoch's pairs replayed from the base model's data
 
 
 def training_run_create(
@@ -39,10 +40,11 @@ def training_run_create(
     batch_size: int = 8,
     lr: float | None = None,
     base_version: ModelVersion | None = None,
+    replay: float = 0.0,
 ) -> TrainingRun:
     """Queue a fine-tuning run on the team's reviewed labels, frozen now (team admins)."""
     require_role(by, team.id, Role.ADMIN, "start fine-tuning")
-    params = _checked_params(epochs, batch_size, lr)
+    params = _checked_params(epochs, batch_size, lr, replay)
     try:
         with transaction.atomic():
             run = _create_locked(team, by, params, base_version)
@@ -72,13 +74,15 @@ def _create_locked(team: Team, by: AbstractBaseUser, params: dict, base: ModelVe
     )
 
 
-def _checked_params(epochs: int, batch_size: int, lr: float | None) -> dict[str, Any]:
+def _checked_params(epochs: int, batch_size: int, lr: float | None, replay: float = 0.0) -> dict[str, Any]:
     for field, value, (low, high) in (("epochs", epochs, EPOCHS), ("batch_size", batch_size, BATCH_SIZE)):
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise InvalidInput(f"{field}: must be a whole number from {low} to {high}", field=field)
     if lr is not None and (not isinstance(lr, int | float) or not math.isfinite(lr) or not 0 < lr <= 1):
         raise InvalidInput("lr: must be a number greater than 0 and at most 1", field="lr")
-    return {"epochs": epochs, "batch_size": batch_size, "lr": lr}
+    if isinstance(replay, bool) or not isinstance(replay, int | float) or not 0 <= replay <= MAX_REPLAY:
+        raise InvalidInput(f"replay: must be a share from 0 to {MAX_REPLAY}", field="replay")
+    return {"epochs": epochs, "batch_size": batch_size, "lr": lr, "replay": float(replay)}
 
 
 def _checked_base(team: Team, base: ModelVersion | None) -> ModelVersion:

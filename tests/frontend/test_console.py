@@ -243,12 +243,15 @@ def test_an_admin_starts_fine_tuning_from_the_form(live_server, page, broker_que
     page.fill("#start-run input[name=epochs]", "3")
     page.fill("#start-run input[name=batch_size]", "4")
     page.fill("#start-run input[name=lr]", "0.0002")
+    page.fill("#start-run input[name=replay]", "0.25")
     page.click("#start-run button[type=submit]")
     page.locator("#runs tr[data-run] .badge.queued").wait_for()
     run = TrainingRun.objects.get()
-    assert run.base_version == setup.v1 and run.params == {"epochs": 3, "batch_size": 4, "lr": 0.0002}
+    assert run.base_version == setup.v1
+    assert run.params == {"epochs": 3, "batch_size": 4, "lr": 0.0002, "replay": 0.25}
     assert drain_queue("gpu") == [("workers.fine_tune", [run.id])]
     page.locator(f"#run-detail[data-run='{run.id}']").wait_for()
+    assert "25 % replay of the base data" in page.inner_text(f"#run-detail[data-run='{run.id}']")
     page.click("#start-run button[type=submit]")  # a second run while one is queued: the API's 409, in words
     page.locator(".toast.error").filter(has_text=f"training run {run.id} is still queued").wait_for()
 

@@ -271,6 +271,7 @@ def make_training_run(
     epochs: int = 1,
     batch_size: int = 8,
     lr: float | None = None,
+    replay: float = 0.0,
 ) -> TrainingRun:
     """A queued run on the team's reviewed labels frozen now, as training_run_create leaves it but not enqueued
     (for tests that run the worker task in-process)."""
@@ -280,7 +281,7 @@ def make_training_run(
     return TrainingRun.objects.create(
         team=team,
         base_version=base_version,
-        params={"epochs": epochs, "batch_size": batch_size, "lr": lr},
+        params={"epochs": epochs, "batch_size": batch_size, "lr": lr, "replay": replay},
         dataset_label_ids=label_ids,
         dataset_hash=digest,
         created_by=by,

@@ -89,11 +89,11 @@ def test_the_snapshot_is_the_latest_review_of_every_approved_or_corrected_target
 
 @pytest.mark.django_db(transaction=True)
 def test_an_admin_starts_a_run_on_a_frozen_snapshot_and_it_is_enqueued(trained, broker_queues) -> None:
-    response = start(client_for(trained.admin), trained.team.id, batch_size=4, lr=0.0002)
+    response = start(client_for(trained.admin), trained.team.id, batch_size=4, lr=0.0002, replay=0.2)
     assert response.status_code == 201, response.json()
     body = response.json()
     assert body["status"] == "queued" and body["base_version"]["id"] == trained.version.id
-    assert body["params"] == {"epochs": 3, "batch_size": 4, "lr": 0.0002}
+    assert body["params"] == {"epochs": 3, "batch_size": 4, "lr": 0.0002, "replay": 0.2}
     assert body["dataset"]["label_review_ids"] == sorted(trained.labels) and body["dataset"]["label_count"] == 2
     assert drain_queue("gpu") == [("workers.fine_tune", [body["id"]])]
     run = TrainingRun.objects.get(id=body["id"])
@@ -130,6 +130,8 @@ def test_a_team_without_labels_cannot_train() -> None:
         ({"lr": -1}, "lr"),
         ({"lr": 5}, "lr"),
         ({"epochs": "many"}, "epochs"),
+        ({"replay": 0.9}, "replay"),
+        ({"replay": -0.1}, "replay"),
     ],
 )
 def test_bad_hyper_parameters_are_refused_naming_the_field(trained, body: dict, field: str) -> None:

@@ -17,6 +17,7 @@ from registry.models import ModelVersion, TrainingRun
 from registry.training_runs import training_run_claim, training_run_create
 from smgeo.checkpoint import load_checkpoint
 from smgeo.config import config_to_dict, load_config, preset
+from smgeo.data.cvogl import read_records
 from tests.platform.builders import (
     labelled_target,
     make_basemap,
@@ -353,15 +354,21 @@ def test_auto_promote_needs_enough_held_out_labels_and_a_gain_beyond_noise(
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_a_fine_tune_measures_what_it_forgot_on_the_base_models_own_data(labelled_team, settings, tmp_path) -> None:  # noqa: ANN001
+def test_a_fine_tune_replays_base_data_and_measures_what_it_forgot_of_it(labelled_team, settings, tmp_path) -> None:  # noqa: ANN001
     from smgeo.synth import generate_dataset, synth_options
 
     options = synth_options(satellite_size=256, query_size=128, targets_per_scene=2, distractors=2)
-    generate_dataset(tmp_path / "base", "BaseData", options, {"train": 1, "val": 3, "test": 0}, seed=4, progress=False)
+    generate_dataset(tmp_path / "base", "BaseData", options, {"train": 4, "val": 3, "test": 0}, seed=4, progress=False)
+    base_train = len(read_records(tmp_path / "base", "BaseData", "train"))
     settings.FINE_TUNE_BASE_DATA, settings.FINE_TUNE_BASE_SLICE = f"{tmp_path / 'base'}:BaseData", 5
-    run = make_training_run(labelled_team.team, labelled_team.base, labelled_team.admin, epochs=1, batch_size=8)
+    run = make_training_run(
+        labelled_team.team, labelled_team.base, labelled_team.admin, epochs=1, batch_size=8, replay=0.25
+    )
     assert ft.fine_tune.apply(args=[run.id]).get()["status"] == "succeeded"
     run.refresh_from_db()
+    pattern = r"(\d+) train / \d+ val / \d+ held-out pairs from \d+ drone images; (\d+) of the train pairs replayed"
+    train, replayed = (int(v) for v in re.search(pattern, run.log).groups())
+    assert replayed == min(base_train, round((train - replayed) / 3)) > 0  # a quarter of the train split
     forgetting = run.forgetting
     assert forgetting["measured"] and forgetting["n"] == 5 == forgetting["set"]["n"]  # the first 5 val pairs
     assert forgetting["set"]["name"] == "BaseData val, its first 5 pairs"
@@ -371,6 +378,12 @@ def test_a_fine_tune_measures_what_it_forgot_on_the_base_models_own_data(labelle
 
     settings.FINE_TUNE_BASE_DATA = str(tmp_path / "nowhere:BaseData")
     assert ft.forgetting_check("unused", "unused", None)["summary"].startswith("not measured: this worker has no copy")
+    run = make_training_run(
+        labelled_team.team, labelled_team.base, labelled_team.admin, epochs=1, batch_size=8, replay=0.25
+    )
+    assert ft.fine_tune.apply(args=[run.id]).get()["status"] == "failed"
+    run.refresh_from_db()
+    assert "replay needs a copy of the base model's data on the worker" in run.error
 
 
 @pytest.mark.django_db(transaction=True)

@@ -199,6 +199,7 @@ $("#start-run").addEventListener("submit", async (event) => {
     epochs: Number(form.get("epochs")),
     batch_size: Number(form.get("batch_size")),
     lr: lr === "" ? null : Number(lr),
+    replay: Number(form.get("replay") || 0),
   };
   try {
     const run = await api("training-runs/", { method: "POST", body });
@@ -262,7 +263,9 @@ function renderRunDetail(run) {
       el("button", { type: "button", onclick: () => closeRun() }, "Close")),
     el("p", { class: "small" },
       `Base ${run.base_version.name}; ${run.params?.epochs} epochs, batch size ${run.params?.batch_size}, `,
-      `learning rate ${lr ?? "a tenth of the base's"}; ${run.dataset.label_count} labels frozen `,
+      `learning rate ${lr ?? "a tenth of the base's"}` +
+        (run.params?.replay ? `, ${Math.round(run.params.replay * 100)} % replay of the base data` : "") +
+        `; ${run.dataset.label_count} labels frozen `,
       el("code", {}, (run.dataset.hash || "").slice(0, 12)), ". ",
       run.result_version ? ["Result: ", el("strong", { class: "result-version" }, run.result_version.name), ". "] : "",
       el("span", { class: "muted" }, run.message)),
