@@ -20,7 +20,9 @@ from rasterio.windows import Window
 
 from missions.models import Basemap
 from missions.tile_cache import open_cog
-from smgeo.data.cvogl import FRAME_SIZE
+
+FRAME_SIZE = 1024  # the CVOGL frame the model's data is given in (smgeo.data.cvogl.FRAME_SIZE; the platform never
+# imports smgeo: tests/workers/test_reference_window.py checks the two agree)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from PIL import Image
 
 from missions.reference_window import ReferenceWindow
 from registry.selectors import reviewed_labels
-from smgeo.data.cvogl import read_records
+from smgeo.data.cvogl import FRAME_SIZE, read_records
 from tests.platform.builders import labelled_target, make_drone_image, make_model_version
 from tests.platform.factories import client_for, team_setup
 from tests.platform.imagery_fixtures import UTM33, ingested, marked_utm_geotiff, upload_basemap
@@ -101,6 +101,7 @@ def test_the_window_read_for_localization_and_for_training_is_pixel_identical(ki
 
 
 def test_a_window_maps_boxes_to_its_frame_and_back() -> None:
+    assert ReferenceWindow(0, 0, 1).size == FRAME_SIZE  # the platform's frame is the model data's
     window = ReferenceWindow.of_square([100.0, 50.0, 2148.0, 2098.0])
     assert window.side == 2048 and window.size == 1024
     assert window.to_frame([100.0, 50.0, 2148.0, 2098.0]) == [0.0, 0.0, 1024.0, 1024.0]
