@@ -1,7 +1,8 @@
 """Log-in throttling: failed log-ins are counted per username and client address in the cache (Redis, shared by
 every web process); after LOGIN_FAILURES_ALLOWED of them within LOGIN_FAILURE_WINDOW_S, the log-in forms (/login/
 and /admin/login/) answer 429 for that username from that address until the window has passed, whatever password
-is sent. A successful log-in clears the count. The API has no password endpoint: tokens are made by an admin.
+is sent. The count and the lock use one key per username: its NFKC form, case-folded (`throttle_name`), so a
+fullwidth or upper-case spelling of a locked name is locked too. A successful log-in clears the count. The API has no password endpoint: tokens are made by an admin.
 
 When the cache cannot be reached, log-ins are not throttled (and the failure is logged): an outage of Redis must
 not lock everyone out.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import unicodedata
 from collections.abc import Callable
 from functools import wraps
 
@@ -26,8 +28,14 @@ LOCKED = (
 )
 
 
+def throttle_name(username: str) -> str:
+    """The one key a username is counted and locked under: NFKC (as Django's log-in form normalises a username
+    before authenticating, so `ｒｅｖ２` logs in as `rev2`), case-folded and stripped."""
+    return unicodedata.normalize("NFKC", username).casefold().strip()
+
+
 def _key(request: HttpRequest, username: str) -> str:
-    who = f"{username.strip().lower()}|{request.META.get('REMOTE_ADDR', '')}"
+    who = f"{throttle_name(username)}|{request.META.get('REMOTE_ADDR', '')}"
     return "login-failures:" + hashlib.sha256(who.encode()).hexdigest()
 
 

@@ -90,3 +90,19 @@ def test_when_the_cache_is_down_log_ins_still_work_unthrottled(settings, caplog)
     assert log_in(user.username, PASSWORD).status_code == 302
     assert time.monotonic() - started < 5
     assert "the cache cannot be reached" in caplog.text
+
+
+@pytest.mark.parametrize("path", ["/login/", "/admin/login/"])
+def test_a_fullwidth_spelling_of_a_locked_name_is_locked_too(path: str) -> None:
+    # Django's log-in form normalises the username with NFKC before authenticating: `ｒｅｖ２` logs in as `rev2`.
+    # The lock is checked and the failures counted on the same normalised, case-folded key.
+    user = make_user("rev2")
+    user.is_staff = True
+    user.save()
+    address = f"10.3.3.{len(path)}"
+    fail("ｒｅｖ２", 2, address, path)
+    fail("REV2", settings.LOGIN_FAILURES_ALLOWED - 2, address, path)
+    for spelling in ("rev2", "ｒｅｖ２", "Ｒｅｖ２", " rev2"):
+        locked = log_in(spelling, PASSWORD, address, path)
+        assert locked.status_code == 429, spelling
+        assert "_auth_user_id" not in locked.wsgi_request.session
