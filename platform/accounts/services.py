@@ -24,9 +24,16 @@ def team_create(*, name: str, creator: AbstractBaseUser) -> Team:
     return team
 
 
+def _lock_members(team: Team) -> None:
+    """Serialise the writes to one team's memberships on the team's row: two admins demoting each other at the same
+    moment must not both see the other as the remaining admin (a COUNT cannot be locked FOR UPDATE)."""
+    list(Team.objects.select_for_update().filter(pk=team.pk).values_list("pk", flat=True))
+
+
 @transaction.atomic
 def membership_set(*, team: Team, username: str, role: str, by: AbstractBaseUser) -> Membership:
     """Add a user to the team or change their role (team admins only)."""
+    _lock_members(team)
     require_role(by, team.id, Role.ADMIN, "manage members")
     if role not in Role.values:
         raise InvalidInput(f"role must be one of {', '.join(Role.values)}", field="role")
@@ -43,6 +50,7 @@ def membership_set(*, team: Team, username: str, role: str, by: AbstractBaseUser
 
 @transaction.atomic
 def membership_remove(*, team: Team, membership_id: int, by: AbstractBaseUser) -> None:
+    _lock_members(team)
     require_role(by, team.id, Role.ADMIN, "manage members")
     membership = Membership.objects.select_for_update().filter(team=team, id=membership_id).first()
     if membership is None:
@@ -53,6 +61,5 @@ def membership_remove(*, team: Team, membership_id: int, by: AbstractBaseUser) -
 
 def _keep_an_admin(team: Team, membership: Membership, new_role: str | None) -> None:
     if membership.role == Role.ADMIN and new_role != Role.ADMIN:
-        admins = Membership.objects.select_for_update().filter(team=team, role=Role.ADMIN)
-        if admins.count() <= 1:
+        if Membership.objects.filter(team=team, role=Role.ADMIN).count() <= 1:
             raise Conflict("a team must keep at least one admin; make someone else admin first")
