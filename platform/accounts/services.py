@@ -2,22 +2,43 @@
 
 from __future__ import annotations
 
+import unicodedata
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from accounts.models import Membership, Role, Team
 from accounts.permissions import require_role
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+
+INVISIBLE = {"Cc", "Cf", "Cs", "Co", "Cn"}  # control, format (zero-width, bidi), surrogate, private use, unassigned
+
+
+def team_name(text: str) -> str:
+    """A team's name as stored: NFKC, without control or invisible format characters (zero-width spaces, direction
+    marks), runs of white space as one space. Two names are the same team's when they match case-folded."""
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(" " if char.isspace() else char for char in text)
+    text = "".join(char for char in text if unicodedata.category(char) not in INVISIBLE)
+    return " ".join(text.split())
+
+
+def may_create_teams(user: AbstractBaseUser) -> bool:
+    """TEAM_CREATORS: "staff" (site staff only, the default) or "anyone" signed in."""
+    return settings.TEAM_CREATORS == "anyone" or bool(getattr(user, "is_staff", False))
 
 
 @transaction.atomic
 def team_create(*, name: str, creator: AbstractBaseUser) -> Team:
     """A new team; its creator is its first admin."""
-    name = name.strip()
+    if not may_create_teams(creator):
+        raise PermissionDenied("only site staff can create teams here (TEAM_CREATORS=staff); ask a site admin")
+    name = team_name(name)
     if not name:
         raise InvalidInput("a team needs a name", field="name")
-    if Team.objects.filter(name__iexact=name).exists():
+    if any(team_name(other).casefold() == name.casefold() for other in Team.objects.values_list("name", flat=True)):
         raise Conflict(f"a team named {name!r} already exists", field="name")
     team = Team.objects.create(name=name)
     Membership.objects.create(user=creator, team=team, role=Role.ADMIN)

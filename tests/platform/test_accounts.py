@@ -1,6 +1,6 @@
 import pytest
 
-from accounts.models import Membership, Role
+from accounts.models import Membership, Role, Team
 from tests.platform.factories import client_for, make_user, team_setup
 
 pytestmark = pytest.mark.django_db
@@ -20,8 +20,40 @@ def test_another_teams_object_answers_404() -> None:
 
 def test_creating_a_team_makes_its_creator_admin() -> None:
     user = make_user()
+    user.is_staff = True
+    user.save()
     response = client_for(user).post("/api/v1/teams/", {"name": "Field team North"})
     assert response.status_code == 201 and response.json()["my_role"] == "admin"
+
+
+def test_only_site_staff_create_teams_unless_the_setting_opens_it(settings) -> None:  # noqa: ANN001
+    user = make_user()
+    refused = client_for(user).post("/api/v1/teams/", {"name": "My own team"})
+    assert refused.status_code == 403 and "site staff" in refused.json()["detail"]
+    assert not Team.objects.filter(name="My own team").exists()
+    settings.TEAM_CREATORS = "anyone"
+    assert client_for(user).post("/api/v1/teams/", {"name": "My own team"}).status_code == 201
+
+
+@pytest.mark.parametrize(
+    "twin",
+    ["Demo team", "demo TEAM", "Demo Team\u200b", "  Demo   Team ", "Demo\tTeam", "Ｄｅｍｏ Team"],
+)
+def test_team_names_are_compared_normalised_and_case_insensitively(settings, twin: str) -> None:  # noqa: ANN001
+    settings.TEAM_CREATORS = "anyone"
+    user = make_user()
+    assert client_for(user).post("/api/v1/teams/", {"name": "Demo Team"}).status_code == 201
+    clash = client_for(user).post("/api/v1/teams/", {"name": twin})
+    assert clash.status_code == 409 and "already exists" in clash.json()["detail"], clash.json()
+    assert Team.objects.count() == 1
+
+
+def test_a_team_name_is_stored_without_invisible_characters(settings) -> None:  # noqa: ANN001
+    settings.TEAM_CREATORS = "anyone"
+    created = client_for(make_user()).post("/api/v1/teams/", {"name": "North\u200b \u202eTeam\x07"})
+    assert created.status_code == 201 and created.json()["name"] == "North Team"
+    empty = client_for(make_user()).post("/api/v1/teams/", {"name": "\u200b\u200d"})
+    assert empty.status_code == 400 and "name" in empty.json()["detail"]
 
 
 def test_only_admins_manage_members_and_the_last_admin_stays() -> None:

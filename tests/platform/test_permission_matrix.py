@@ -154,7 +154,7 @@ LIST = (U, OK, OK, OK, OK)  # another team's member sees an empty list, never ou
 CASES = [
     Case("GET", "/api/v1/me/", LIST),
     Case("GET", "/api/v1/teams/", LIST),
-    Case("POST", "/api/v1/teams/", (U, NEW, NEW, NEW, NEW), lambda w: {"name": "A new team"}),
+    Case("POST", "/api/v1/teams/", (U, FORBID, FORBID, FORBID, FORBID), lambda w: {"name": "A new team"}),
     Case("GET", "/api/v1/teams/{team}/", MEMBERS_READ),
     Case("GET", "/api/v1/teams/{team}/members/", MEMBERS_READ),
     Case(

@@ -142,6 +142,10 @@ CACHES = {
 LOGIN_FAILURES_ALLOWED = env.int("LOGIN_FAILURES_ALLOWED", default=5)
 LOGIN_FAILURE_WINDOW_S = env.int("LOGIN_FAILURE_WINDOW_S", default=15 * 60)
 
+# Who may create a team (and so become its admin, who can add members and upload models): "staff" (default: site
+# staff, the /admin/ site's users) or "anyone" signed in.
+TEAM_CREATORS = env.str("TEAM_CREATORS", default="staff")
+
 # Localization (workers.localize_target): the ground a model reference covers (the window around the drone's GPS,
 # unless the model version's config names its own `data.reference_extent_m`), time limit and retries.
 LOCALIZE_REFERENCE_EXTENT_M = env.float("LOCALIZE_REFERENCE_EXTENT_M", default=307.2)  # 1024 px at 0.3 m
