@@ -1,6 +1,11 @@
 // The two panes every page shares: the drone photo (pixels, Leaflet's CRS.Simple) and the georeferenced basemap
 // (Web-Mercator XYZ tiles) with the model's answer drawn on it: box, top-K candidates, heatmap, drone position.
 
+import { el } from "./ui.js";
+
+// A tooltip's content as text: Leaflet renders a string tooltip as HTML, and names (a photo's file name) are users'.
+const text = (value) => el("span", {}, String(value));
+
 const BOX = { color: "#1f6feb", weight: 3, fill: false };
 const LABEL = { color: "#12b76a", weight: 3, fill: false };
 const CANDIDATE = { color: "#7a5af8", weight: 2, dashArray: "6 5", fill: false };
@@ -37,7 +42,7 @@ export function droneView(container) {
       for (const item of items) {
         const icon = L.divIcon({ className: "", html: `<div class="click-marker${item.selected ? " selected" : ""}"></div>` });
         L.marker([-item.y, item.x], { icon, title: `target ${item.id}` })
-          .bindTooltip(`#${item.id} ${item.status}`, { direction: "top", offset: [0, -8], permanent: item.selected })
+          .bindTooltip(text(`#${item.id} ${item.status}`), { direction: "top", offset: [0, -8], permanent: item.selected })
           .on("click", () => onPick && onPick(item.id))
           .addTo(clicks);
       }
@@ -85,13 +90,13 @@ export function basemapView(container) {
         (prediction.candidates || []).forEach((candidate, index) => {
           if (!candidate.box_geojson) return;
           polygon(candidate.box_geojson, CANDIDATE)
-            .bindTooltip(`${index + 1}`, { permanent: true, direction: "top", className: "candidate-label" })
+            .bindTooltip(text(`${index + 1}`), { permanent: true, direction: "top", className: "candidate-label" })
             .addTo(layers.candidates);
         });
       }
-      const box = polygon(prediction.box_geojson, BOX).bindTooltip(`score ${prediction.score.toFixed(2)}`);
+      const box = polygon(prediction.box_geojson, BOX).bindTooltip(text(`score ${prediction.score.toFixed(2)}`));
       box.addTo(layers.box);
-      if (label) polygon(label, LABEL).bindTooltip("reviewed label").addTo(layers.box);
+      if (label) polygon(label, LABEL).bindTooltip(text("reviewed label")).addTo(layers.box);
       return box;
     },
     // Where the drone was (EXIF GPS) and where its camera looked: along the heading, at the distance the
@@ -101,7 +106,7 @@ export function basemapView(container) {
       if (!image || !image.has_gps) return;
       const here = L.latLng(image.gps_lat, image.gps_lon);
       L.circleMarker(here, { radius: 6, color: "#101828", fillColor: "#f79009", fillOpacity: 1 })
-        .bindTooltip(`drone ${image.original_name} (EXIF GPS)`).addTo(layers.drone);
+        .bindTooltip(text(`drone ${image.original_name} (EXIF GPS)`)).addTo(layers.drone);
       if (image.heading_deg === null || image.heading_deg === undefined) return;
       const height = image.rel_alt_m ?? 60;
       const pitch = image.pitch_deg ?? -45;
@@ -113,12 +118,12 @@ export function basemapView(container) {
         image.gps_lon + (metres * Math.sin(heading)) / (111320 * Math.cos((image.gps_lat * Math.PI) / 180)),
       );
       L.polyline([here, lookAt], { color: "#101828", weight: 2, dashArray: "4 4" })
-        .bindTooltip(`heading ${Math.round(image.heading_deg)}°, pitch ${Math.round(pitch)}°`).addTo(layers.drone);
-      L.circleMarker(lookAt, { radius: 3, color: "#101828" }).bindTooltip("where the camera looked").addTo(layers.drone);
+        .bindTooltip(text(`heading ${Math.round(image.heading_deg)}°, pitch ${Math.round(pitch)}°`)).addTo(layers.drone);
+      L.circleMarker(lookAt, { radius: 3, color: "#101828" }).bindTooltip(text("where the camera looked")).addTo(layers.drone);
     },
     showWindow(bounds) {
       layers.window.clearLayers();
-      if (bounds) L.rectangle(lonlatBounds(bounds), WINDOW).bindTooltip("search window").addTo(layers.window);
+      if (bounds) L.rectangle(lonlatBounds(bounds), WINDOW).bindTooltip(text("search window")).addTo(layers.window);
     },
     // Lets the user draw a rectangle; resolves with its [west, south, east, north].
     drawRectangle() {
