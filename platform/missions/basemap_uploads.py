@@ -47,7 +47,7 @@ def check_basemap_upload(upload: UploadedFile, raw_bounds: object) -> BasemapSou
     if kind in ("png", "jpeg"):
         if bounds is None:
             raise InvalidInput(f"a PNG/JPEG basemap needs its bounds: {BOUNDS_FORMAT}", field="bounds")
-        header = check_image_intact(upload, ("PNG", "JPEG"))
+        header = check_image_intact(upload, ("PNG", "JPEG"), "basemap")
         west, south, east, north = bounds
         pixel = Affine((east - west) / header.width, 0, west, 0, (south - north) / header.height, north)
         check_on_earth(LONLAT, pixel, header.width, header.height)

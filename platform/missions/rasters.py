@@ -49,7 +49,7 @@ class RasterGeoref:
 
 def check_raster(ds: DatasetReader) -> None:
     """400 naming the problem when a raster cannot become a basemap (no georeferencing, bomb, odd data)."""
-    check_pixels(ds.width, ds.height)
+    check_pixels(ds.width, ds.height, "basemap")
     if ds.count < 1:
         raise InvalidInput("the raster has no bands", field="file")
     if ds.count > MAX_BANDS:  # a band bomb: few pixels, thousands of well-compressed bands

@@ -31,6 +31,7 @@ MAGIC = {
     b"MM\x00+": "tiff",
 }
 EXTENSIONS = {"jpeg": "jpg", "png": "png", "tiff": "tif", "webp": "webp"}
+PIXEL_LIMITS = {"drone image": "MAX_DRONE_IMAGE_PIXELS", "basemap": "MAX_BASEMAP_PIXELS"}  # kind -> setting
 # Pillow can raise any of these on a corrupt or truncated file.
 DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError)
 
@@ -68,12 +69,18 @@ def _human(size: int) -> str:
     return f"{size / 2**20:.1f} MiB" if size >= 2**20 else f"{size / 1024:.0f} KiB"
 
 
-def check_pixels(width: int, height: int) -> None:
-    """413 when an image would decode to more than settings.MAX_IMAGE_PIXELS (a decompression bomb)."""
-    if width * height > settings.MAX_IMAGE_PIXELS:
+def pixel_limit(kind: str) -> int:
+    """The most pixels an image of this kind ("drone image" or "basemap") may have: its own setting."""
+    return getattr(settings, PIXEL_LIMITS[kind])
+
+
+def check_pixels(width: int, height: int, kind: str) -> None:
+    """413 when an image would decode to more than its kind's limit (a decompression bomb), naming the limit."""
+    limit = pixel_limit(kind)
+    if width * height > limit:
         raise TooLarge(
-            f"the image is {width} x {height} = {width * height:,} pixels; "
-            f"the most accepted is {settings.MAX_IMAGE_PIXELS:,} pixels",
+            f"the image is {width} x {height} = {width * height:,} pixels; the most accepted for a {kind} "
+            f"is {limit:,} pixels ({PIXEL_LIMITS[kind]})",
             field="file",
         )
 
@@ -106,8 +113,9 @@ def sha256_of(upload: UploadedFile) -> str:
     return digest.hexdigest()
 
 
-def open_image(upload: UploadedFile, formats: tuple[str, ...]) -> Image.Image:
-    """Open an uploaded image lazily (header only) and refuse a bomb before any pixel is decoded."""
+def open_image(upload: UploadedFile, formats: tuple[str, ...], kind: str) -> Image.Image:
+    """Open an uploaded image lazily (header only) and refuse a bomb before any pixel is decoded: the kind's limit
+    is checked here (Pillow's own, set at start-up to the largest of ours, is only a backstop)."""
     upload.seek(0)
     try:
         with warnings.catch_warnings():
@@ -116,12 +124,12 @@ def open_image(upload: UploadedFile, formats: tuple[str, ...]) -> Image.Image:
     except Image.DecompressionBombError as exc:
         raise TooLarge(
             f"the image has too many pixels to decode safely ({exc}); "
-            f"the most accepted is {settings.MAX_IMAGE_PIXELS:,} pixels",
+            f"the most accepted for a {kind} is {pixel_limit(kind):,} pixels ({PIXEL_LIMITS[kind]})",
             field="file",
         ) from exc
     except (UnidentifiedImageError, *DECODE_ERRORS) as exc:
         raise InvalidInput(f"the file is not a {' or '.join(formats)} image", field="file") from exc
-    check_pixels(image.width, image.height)
+    check_pixels(image.width, image.height, kind)
     return image
 
 
@@ -136,10 +144,10 @@ def decode_image(image: Image.Image, draft_size: tuple[int, int] | None = None) 
     return image
 
 
-def check_image_intact(upload: UploadedFile, formats: tuple[str, ...]) -> Image.Image:
+def check_image_intact(upload: UploadedFile, formats: tuple[str, ...], kind: str) -> Image.Image:
     """Header, pixel count and integrity of a PNG/JPEG without decoding it at full size (basemaps can be large):
     a PNG's chunks and checksums are verified, a JPEG is decoded at 1/8 scale. Returns the (closed) header."""
-    image = open_image(upload, formats)
+    image = open_image(upload, formats, kind)
     if image.format == "PNG":
         try:
             image.verify()

@@ -203,10 +203,11 @@ def test_decompression_bombs_and_huge_uploads_are_refused(settings) -> None:  # 
     client = client_for(setup.operator)
     bomb = _refused(client, setup.mission.id, png_bomb(), filename="bomb.png", bounds="10,50,11,51")
     assert bomb["status"] == 413 and bomb["field"] == "file" and "pixels" in bomb["detail"]
-    settings.MAX_IMAGE_PIXELS = 100_000
+    settings.MAX_BASEMAP_PIXELS = 100_000
     many = _refused(client, setup.mission.id, marked_utm_geotiff(512).data)
     assert many["status"] == 413 and "512 x 512 = 262,144 pixels" in many["detail"]
-    settings.MAX_IMAGE_PIXELS = 10**9
+    assert "for a basemap is 100,000 pixels (MAX_BASEMAP_PIXELS)" in many["detail"]
+    settings.MAX_BASEMAP_PIXELS = 10**9
     settings.MAX_UPLOAD_BYTES = 100_000
     huge = _refused(client, setup.mission.id, marked_utm_geotiff(512).data)
     assert huge["status"] == 413 and "largest file accepted is 98 KiB" in huge["detail"]

@@ -194,9 +194,20 @@ def test_not_an_image_truncated_and_bombs_are_refused(settings) -> None:  # noqa
     assert "truncated or corrupt" in _refused(client, setup.mission.id, png[: len(png) // 2], "a.png")["detail"]
     bomb = _refused(client, setup.mission.id, png_bomb(), "bomb.png")
     assert bomb["status"] == 413 and "pixels" in bomb["detail"]
-    settings.MAX_IMAGE_PIXELS = 10_000
+    settings.MAX_DRONE_IMAGE_PIXELS = 10_000
     many = _refused(client, setup.mission.id, drone_jpeg(200, 100))
     assert many["status"] == 413 and "200 x 100 = 20,000 pixels" in many["detail"]
+    assert "MAX_DRONE_IMAGE_PIXELS" in many["detail"]
+
+
+def test_a_drone_photo_has_its_own_pixel_limit_below_a_basemaps(settings) -> None:  # noqa: ANN001
+    # a 13000 x 13000 PNG of a few hundred bytes: within a basemap's limit, far over a drone photo's (64 MP)
+    assert settings.MAX_DRONE_IMAGE_PIXELS < 13000 * 13000 <= settings.MAX_BASEMAP_PIXELS
+    setup = team_setup()
+    refused = _refused(client_for(setup.operator), setup.mission.id, png_bomb(13000, 13000), "big.png")
+    assert refused["status"] == 413 and "169,000,000 pixels" in refused["detail"]
+    assert f"for a drone image is {settings.MAX_DRONE_IMAGE_PIXELS:,} pixels" in refused["detail"]
+    assert not DroneImage.objects.exists()
 
 
 def test_uploads_over_the_size_limit_are_413(settings) -> None:  # noqa: ANN001

@@ -190,10 +190,12 @@ REST_FRAMEWORK = {
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
-# Uploads: the largest file accepted (basemaps are the largest), and the most pixels an image may decode to
-# (a decompression bomb is refused before it is decoded).
+# Uploads: the largest file accepted (basemaps are the largest), and the most pixels each kind of image may decode
+# to, checked on its header before any pixel is decoded (a decompression bomb is refused; decoding stays bounded).
+# A drone photo of 64 MP covers 48-MP drone cameras and 61-MP full-frame ones (about 256 MB decoded as RGBA).
 MAX_UPLOAD_BYTES = env.int("MAX_UPLOAD_BYTES", default=512 * 1024 * 1024)
-MAX_IMAGE_PIXELS = env.int("MAX_IMAGE_PIXELS", default=200_000_000)
+MAX_DRONE_IMAGE_PIXELS = env.int("MAX_DRONE_IMAGE_PIXELS", default=64_000_000)
+MAX_BASEMAP_PIXELS = env.int("MAX_BASEMAP_PIXELS", default=200_000_000)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
 SPECTACULAR_SETTINGS = {
     "TITLE": "SMGeo Platform API",
