@@ -81,6 +81,6 @@ def membership_remove(*, team: Team, membership_id: int, by: AbstractBaseUser) -
 
 
 def _keep_an_admin(team: Team, membership: Membership, new_role: str | None) -> None:
-    if membership.role == Role.ADMIN and new_role != Role.ADMIN:
-        if Membership.objects.filter(team=team, role=Role.ADMIN).count() <= 1:
-            raise Conflict("a team must keep at least one admin; make someone else admin first")
+    demoted = membership.role == Role.ADMIN and new_role != Role.ADMIN
+    if demoted and Membership.objects.filter(team=team, role=Role.ADMIN).count() <= 1:
+        raise Conflict("a team must keep at least one admin; make someone else admin first")

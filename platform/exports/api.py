@@ -18,6 +18,7 @@ from rest_framework.routers import DefaultRouter
 from rest_framework.views import APIView
 
 from core.errors import Conflict, InvalidInput
+from core.ids import parse_id
 from core.models import JobStatus
 from exports import services
 from exports.geojson import feature_collection
@@ -64,9 +65,10 @@ class ExportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         jobs = exports_for(self.request.user)
         raw = self.request.query_params.get("mission") if self.action == "list" else None
         if raw:
-            if not raw.isdigit() or not missions_for(self.request.user).filter(id=int(raw)).exists():
+            mission_id = parse_id(raw)
+            if mission_id is None or not missions_for(self.request.user).filter(id=mission_id).exists():
                 raise InvalidInput(f"mission: no mission {raw!r} among your teams'", field="mission")
-            jobs = jobs.filter(mission_id=int(raw))
+            jobs = jobs.filter(mission_id=mission_id)
         return jobs
 
     @extend_schema(parameters=[OpenApiParameter("mission", OpenApiTypes.INT, description="one of your missions")])

@@ -17,6 +17,7 @@ from rest_framework.routers import DefaultRouter
 from accounts.models import Role
 from accounts.permissions import require_role
 from core.errors import Conflict, InvalidInput, NotFound
+from core.ids import parse_id
 from localization import batch_services, review_services, selectors, services
 from localization.models import Prediction, Review, Target, TargetStatus
 from localization.serializers import (
@@ -70,9 +71,10 @@ MAX_WAIT_S = 30.0
 
 
 def _target_id(pk: str) -> int:
-    if not pk.isdigit():
+    target_id = parse_id(pk)
+    if target_id is None:
         raise NotFound("not found")
-    return int(pk)
+    return target_id
 
 
 def _wait_seconds(value: str | None) -> float:
@@ -171,18 +173,18 @@ class TargetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     def next_review(self, request: Request) -> Response:
         """The reviewer queue: the next predicted target of the mission you did not create (reviewers, admins), the
         oldest first or the least confident first (`order`)."""
-        mission_id = request.query_params.get("mission", "")
-        if not mission_id.isdigit():
+        mission_id = parse_id(request.query_params.get("mission", ""))
+        if mission_id is None:
             raise InvalidInput("give the mission to review: ?mission=<id>", field="mission")
-        mission = missions_for(request.user).filter(pk=int(mission_id)).first()
+        mission = missions_for(request.user).filter(pk=mission_id).first()
         if mission is None:
             raise NotFound("not found")
         require_role(request.user, mission.team_id, Role.REVIEWER, "use the review queue")
         after = request.query_params.get("after", "")
-        if after and not after.isdigit():
+        if after and parse_id(after) is None:
             raise InvalidInput("after must be a target id", field="after")
         target = selectors.target_next_for_review(
-            user=request.user, mission_id=mission.id, after_id=int(after) if after else None,
+            user=request.user, mission_id=mission.id, after_id=parse_id(after),
             order=request.query_params.get("order", "oldest"),
         )  # fmt: skip
         if target is None:

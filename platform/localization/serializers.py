@@ -9,6 +9,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.ids import MAX_ID
 from localization.models import Prediction, PredictionBatch, Review, Target, TargetStatus
 
 FINITE = {"invalid": "must be a finite number (NaN and infinity are refused)"}
@@ -167,4 +168,6 @@ class PredictionBatchSerializer(serializers.ModelSerializer):
 class PredictionBatchCreateSerializer(serializers.Serializer):
     mission = serializers.IntegerField(min_value=1)
     model_version = serializers.IntegerField(min_value=1)
-    target_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, default=list)
+    target_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False, default=list
+    )

@@ -16,7 +16,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,6 +24,7 @@ from rest_framework.routers import DefaultRouter
 
 from core.errors import InvalidInput
 from core.models import JobStatus
+from core.parsers import JSONParser
 from missions import basemap_services, drone_services
 from missions.models import Basemap, DroneImage
 from missions.renderers import ImageRenderer

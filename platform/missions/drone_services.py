@@ -36,7 +36,9 @@ def drone_image_create(
     duplicate: (image, created)."""
     mission = mission_for_upload(by, mission_id, "upload drone images")
     check_size(upload)
-    check_image_intact(upload, DRONE_FORMATS, "drone image")  # a PNG's checksums too: its full decode below does not check them
+    check_image_intact(
+        upload, DRONE_FORMATS, "drone image"
+    )  # a PNG's checksums too: its full decode below does not check them
     image = open_image(upload, DRONE_FORMATS, "drone image")
     width, height, extension = image.width, image.height, EXTENSIONS[image.format.lower()]
     metadata = read_metadata(image)

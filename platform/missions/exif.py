@@ -87,7 +87,7 @@ def capture_time(sub: dict, gps: dict) -> datetime | None:
     local = _exif_datetime(_text(sub.get(DATETIME_ORIGINAL)) or _text(sub.get(DATETIME_DIGITIZED)))
     if local is not None:
         subsec = _text(sub.get(SUBSEC_TIME_ORIGINAL))
-        if subsec and subsec.isdigit():
+        if subsec and subsec.isascii() and subsec.isdigit():  # "²" (byte 0xB2) passes isdigit() alone
             local = local.replace(microsecond=int(subsec[:6].ljust(6, "0")))
         offset = _utc_offset(_text(sub.get(OFFSET_TIME_ORIGINAL)))
         if offset is not None:

@@ -7,7 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
@@ -15,6 +15,8 @@ from rest_framework.routers import DefaultRouter
 from accounts.models import Team
 from accounts.selectors import team_ids_for, teams_for
 from core.errors import InvalidInput
+from core.ids import parse_id
+from core.parsers import JSONParser
 from registry import services, training_runs
 from registry.models import ModelActivation, ModelVersion, TrainingRun
 from registry.selectors import (
@@ -45,7 +47,8 @@ def team_param(request: Request) -> Team | None:
     raw = request.query_params.get("team")
     if raw in (None, ""):
         return None
-    team = teams_for(request.user).filter(id=int(raw)).first() if raw.isdigit() else None
+    team_id = parse_id(raw)
+    team = teams_for(request.user).filter(id=team_id).first() if team_id else None
     if team is None:
         raise InvalidInput(f"team: no team {raw!r} among yours", field="team")
     return team

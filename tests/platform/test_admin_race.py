@@ -39,6 +39,13 @@ def race(*calls) -> list[Exception | None]:  # noqa: ANN002
     return outcomes
 
 
+def act(action: str, team, by, on, mine: dict):  # noqa: ANN001, ANN201
+    """`by` demotes `on` to reviewer, or removes them, as a call to run."""
+    if action == "demote":
+        return lambda: services.membership_set(team=team, username=on.username, role=Role.REVIEWER, by=by)
+    return lambda: services.membership_remove(team=team, membership_id=mine[on.pk].id, by=by)
+
+
 @pytest.mark.parametrize("action", ["demote", "remove"])
 def test_two_admins_acting_on_each_other_at_once_leave_one_admin(action: str) -> None:
     for round_ in range(ROUNDS):
@@ -47,12 +54,7 @@ def test_two_admins_acting_on_each_other_at_once_leave_one_admin(action: str) ->
         services.membership_set(team=team, username=second.username, role=Role.ADMIN, by=first)
         mine = {user.pk: Membership.objects.get(team=team, user=user) for user in (first, second)}
 
-        def act(by, on):  # noqa: ANN001, ANN202
-            if action == "demote":
-                return lambda: services.membership_set(team=team, username=on.username, role=Role.REVIEWER, by=by)
-            return lambda: services.membership_remove(team=team, membership_id=mine[on.pk].id, by=by)
-
-        outcomes = race(act(first, second), act(second, first))
+        outcomes = race(act(action, team, first, second, mine), act(action, team, second, first, mine))
         admins = Membership.objects.filter(team=team, role=Role.ADMIN).count()
         assert admins == 1, f"round {round_}: {admins} admins left, outcomes {outcomes}"
         assert sum(outcome is None for outcome in outcomes) == 1, outcomes
