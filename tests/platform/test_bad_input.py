@@ -51,7 +51,7 @@ def test_a_batch_of_target_ids_beyond_64_bits_is_400(ids: list) -> None:
 def test_json_nested_thousands_deep_is_400() -> None:
     setup = team_setup()
     deep = "[" * 5000 + "]" * 5000
-    body = '{"team": %d, "name": %s}' % (setup.team.id, deep)
+    body = f'{{"team": {setup.team.id}, "name": {deep}}}'
     answer = assert_4xx(client_for(setup.operator).post("/api/v1/missions/", body, content_type="application/json"))
     assert "nested too deeply" in answer["detail"]
 
