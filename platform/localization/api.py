@@ -17,6 +17,7 @@ from rest_framework.routers import DefaultRouter
 from accounts.models import Role
 from accounts.permissions import require_role
 from core.errors import Conflict, InvalidInput, NotFound
+from core.filters import IdFilter, IdFilterSet
 from core.ids import parse_id
 from localization import batch_services, review_services, selectors, services
 from localization.models import Prediction, Review, Target, TargetStatus
@@ -43,7 +44,7 @@ class StatusInFilter(django_filters.BaseInFilter, django_filters.ChoiceFilter):
     """status=predicted or status=approved,corrected"""
 
 
-class TargetFilter(django_filters.FilterSet):
+class TargetFilter(IdFilterSet):
     status = StatusInFilter(choices=TargetStatus.choices)
 
     class Meta:
@@ -51,16 +52,16 @@ class TargetFilter(django_filters.FilterSet):
         fields = ["mission", "basemap", "drone_image", "status"]
 
 
-class PredictionFilter(django_filters.FilterSet):
-    mission = django_filters.NumberFilter(field_name="target__mission")
+class PredictionFilter(IdFilterSet):
+    mission = IdFilter(field_name="target__mission")
 
     class Meta:
         model = Prediction
         fields = ["target", "model_version", "mission", "batch"]
 
 
-class ReviewFilter(django_filters.FilterSet):
-    mission = django_filters.NumberFilter(field_name="target__mission")
+class ReviewFilter(IdFilterSet):
+    mission = IdFilter(field_name="target__mission")
 
     class Meta:
         model = Review

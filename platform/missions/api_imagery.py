@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import mimetypes
 
-import django_filters
 from django.db.models.fields.files import FieldFile
 from django.http import FileResponse
 from django.urls import reverse
@@ -23,6 +22,7 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from core.errors import InvalidInput
+from core.filters import IdFilter, IdFilterSet
 from core.models import JobStatus
 from core.parsers import JSONParser
 from missions import basemap_services, drone_services
@@ -63,10 +63,10 @@ class BasemapUploadSerializer(serializers.Serializer):
     )
 
 
-class MissionFilter(django_filters.FilterSet):
+class MissionFilter(IdFilterSet):
     """Filter by mission id without revealing whether another team's mission exists (it just matches nothing)."""
 
-    mission = django_filters.NumberFilter(field_name="mission_id")
+    mission = IdFilter(field_name="mission_id")
 
 
 class BasemapFilter(MissionFilter):

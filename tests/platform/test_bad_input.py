@@ -8,7 +8,8 @@ import struct
 import pytest
 
 from missions.models import DroneImage
-from tests.platform.factories import client_for, team_setup
+from tests.platform.builders import make_basemap, make_drone_image, make_model_version, make_prediction, make_target
+from tests.platform.factories import client_for, make_mission, team_setup
 from tests.platform.test_drone_images import ZURICH_GPS, drone_jpeg, post_image
 
 pytestmark = pytest.mark.django_db
@@ -67,3 +68,29 @@ def test_an_exif_sub_second_that_is_not_digits_is_ignored_not_a_500() -> None:
     assert response.status_code == 201, response.content[:300]
     image = DroneImage.objects.get()
     assert image.captured_at is not None and image.captured_at.second == 30 and image.captured_at.microsecond == 0
+
+
+FILTERS = [
+    ("targets", "mission"), ("targets", "basemap"), ("targets", "drone_image"), ("predictions", "mission"),
+    ("predictions", "target"), ("predictions", "model_version"), ("reviews", "mission"), ("reviews", "target"),
+    ("basemaps", "mission"), ("drone-images", "mission"), ("missions", "team"), ("prediction-batches", "mission"),
+    ("exports", "mission"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("path", "param"), FILTERS)
+def test_a_filter_by_another_teams_id_answers_as_an_unknown_id_does(path: str, param: str) -> None:
+    setup = team_setup()
+    mine = client_for(setup.admin)
+    mission = make_mission(setup.other_team, "theirs")  # the other team's world: every kind of object a filter names
+    image, basemap = make_drone_image(mission), make_basemap(mission)
+    target = make_target(mission, image, basemap)
+    version = make_model_version(setup.other_team)
+    make_prediction(target, version, [0, 0, 10, 10])
+    foreign = {"mission": mission, "team": setup.other_team, "basemap": basemap, "drone_image": image,
+               "target": target, "model_version": version}[param].id  # fmt: skip
+    answers = [mine.get(f"/api/v1/{path}/", {param: value}) for value in (foreign, 999_999)]
+    assert [a.status_code for a in answers] == [200, 200]
+    assert answers[0].json() == answers[1].json() and answers[0].json()["count"] == 0
+    malformed = assert_4xx(mine.get(f"/api/v1/{path}/", {param: "1e23"}))
+    assert param in str(malformed), malformed

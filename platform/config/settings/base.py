@@ -183,7 +183,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "core.api.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "core.filters.FilterBackend",  # django-filter's, foreign keys as ids that never reveal another team's
         "rest_framework.filters.OrderingFilter",
     ],
     "EXCEPTION_HANDLER": "core.api.exception_handler",
