@@ -1,5 +1,5 @@
-"""SMGeo checkpoint files, checked without importing smgeo: spooled to a temporary file (hashed on the way), then
-loaded with `torch.load(weights_only=True)` and checked for the keys the model loader needs.
+"""SMGeo checkpoint files, checked without importing smgeo or torch: spooled to a temporary file (hashed on the way),
+then read without materialising a tensor (checkpoint_archive.py) and checked for the keys the model loader needs.
 
 The format (written by smgeo.checkpoint.save_checkpoint): a dict {"smgeo_version", "config": {"model", "loss",
 "data", "train"}, "model": state dict of tensors, "metrics"?: {...}}.
@@ -20,6 +20,7 @@ from typing import IO, Any
 from django.conf import settings
 
 from core.errors import InvalidInput, TooLarge
+from registry.checkpoint_archive import ArchiveReader, TensorInfo
 
 CHUNK_BYTES = 1 << 20
 FIELD = "checkpoint"
@@ -68,28 +69,10 @@ def spooled(source: IO[bytes]) -> Iterator[SpooledFile]:
 
 
 def inspect_checkpoint(path: Path) -> CheckpointInfo:
-    """The config and metrics of an SMGeo checkpoint; InvalidInput (400, field "checkpoint") for anything else."""
-    import torch  # imported here: only registration needs it, and it is slow to import
-
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for truncated, foreign or unsafe files
-        raise InvalidInput(
-            f"the checkpoint is not a readable PyTorch checkpoint: {_why(path, exc)}", field=FIELD
-        ) from exc
-    return _checked(payload, torch.Tensor)
-
-
-def _why(path: Path, exc: Exception) -> str:
-    """Why torch.load refused a file, in words a user can act on."""
-    with path.open("rb") as handle:
-        is_zip = handle.read(4) == b"PK\x03\x04"  # torch.save writes a zip archive
-    if not is_zip:
-        return "it is not a file written by torch.save"
-    if "weights only" in str(exc).lower() or "weights_only" in str(exc):
-        return "it holds objects other than tensors and plain values, which are never loaded (unsafe)"
-    first_sentence = (str(exc).strip().split(". ") or [""])[0][:160] or type(exc).__name__
-    return f"it is truncated or corrupt ({first_sentence})"
+    """The config and metrics of an SMGeo checkpoint; 400 (field "checkpoint") for anything else, 413 naming the
+    limit for one that would unpack to too much. No tensor is loaded (registry/checkpoint_archive.py)."""
+    with ArchiveReader(path) as archive:
+        return _checked(archive.load(), TensorInfo)
 
 
 def _checked(payload: object, tensor_type: type) -> CheckpointInfo:

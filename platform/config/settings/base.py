@@ -202,6 +202,11 @@ MAX_UPLOAD_BYTES = env.int("MAX_UPLOAD_BYTES", default=512 * 1024 * 1024)
 MAX_DRONE_IMAGE_PIXELS = env.int("MAX_DRONE_IMAGE_PIXELS", default=64_000_000)
 MAX_BASEMAP_PIXELS = env.int("MAX_BASEMAP_PIXELS", default=200_000_000)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
+# Model checkpoints are checked without loading a tensor (registry/checkpoint_archive.py): what all the archive's
+# entries would unpack to, the size of its object description, and how many tensors it may hold.
+MAX_CHECKPOINT_UNPACKED_BYTES = env.int("MAX_CHECKPOINT_UNPACKED_BYTES", default=1024**3)
+MAX_CHECKPOINT_PICKLE_BYTES = env.int("MAX_CHECKPOINT_PICKLE_BYTES", default=32 * 1024**2)
+MAX_CHECKPOINT_TENSORS = env.int("MAX_CHECKPOINT_TENSORS", default=10_000)
 SPECTACULAR_SETTINGS = {
     "TITLE": "SMGeo Platform API",
     "DESCRIPTION": "Click an object in a drone photo, get its box on a georeferenced basemap.",
