@@ -24,7 +24,10 @@ class WorkerProcess:
         from django.db import connection
 
         db = connection.settings_dict
-        database_url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        if connection.vendor == "sqlite":
+            database_url = f"sqlite:///{db['NAME']}"
+        else:
+            database_url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
         self.hostname = f"test-{uuid.uuid4().hex[:8]}@localhost"
         self.log_path = Path(os.environ.get("PYTEST_WORKER_LOG_DIR", "/tmp")) / f"{self.hostname}.log"
         # The same database and media folder as the tests (the test settings pick a fresh media folder per process).

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test command: .venv/ up to date, real PostgreSQL and Redis up, then the whole suite on PostgreSQL.
+# The test command: .venv/ up to date, real PostgreSQL and Redis up, then the whole suite on PostgreSQL and its
+# concurrency tests also on SQLite. With arguments, pytest runs just those (on TEST_DATABASE_URL, else PostgreSQL).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash deploy/local/venv.sh
@@ -29,4 +30,12 @@ if ! command -v docker-compose >/dev/null; then
     { $sudo apt-get update -qq && $sudo apt-get install -y -qq docker-compose >/dev/null; } \
         || { echo "ERROR: could not install docker-compose; tests/deploy needs it" >&2; exit 2; }
 fi
-exec .venv/bin/python -m pytest "$@"
+if [ $# -gt 0 ]; then
+    exec .venv/bin/python -m pytest "$@"
+fi
+# The whole suite on PostgreSQL, then the concurrency tests (bursts, races, double-submits) again on the embedded
+# default, a SQLite file, as `make run` uses it. One SQLite file: TEST_DATABASE_URL=sqlite:////tmp/x/db.sqlite3.
+.venv/bin/python -m pytest
+echo "The concurrency tests on the embedded SQLite default (-m both_backends)"
+DATABASE_URL="sqlite:///$(mktemp -d /tmp/smgeo-sqlite-test.XXXXXX)/db.sqlite3" \
+    exec .venv/bin/python -m pytest -m both_backends -p no:cacheprovider

@@ -4,13 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
+# Python 3.11 first: on this project's machines its torch wheel lies on local disk; 3.12 and 3.13 download theirs.
+PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3.12 || command -v python3.13 || command -v python3)}
 stamp=.venv/.installed
 want=$(sha256sum pyproject.toml | cut -c1-16)
 
 if [ ! -x .venv/bin/python ]; then
-    "$PYTHON" -c 'import sys; assert sys.version_info[:2] == (3, 11), "SMGeo needs Python 3.11, found " + sys.version' \
-        || { echo "ERROR: set PYTHON to a Python 3.11 interpreter" >&2; exit 2; }
+    "$PYTHON" -c 'import sys; assert (3, 11) <= sys.version_info[:2] <= (3, 13), "found " + sys.version' \
+        || { echo "ERROR: SMGeo needs Python 3.11, 3.12 or 3.13: set PYTHON to one" >&2; exit 2; }
     echo "Creating .venv/ with $PYTHON"
     "$PYTHON" -m venv .venv
 fi

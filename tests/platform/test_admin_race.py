@@ -13,7 +13,7 @@ from accounts.models import Membership, Role
 from core.errors import Conflict, NotFound, PermissionDenied
 from tests.platform.factories import make_user
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.both_backends]
 ROUNDS = 8
 
 
@@ -50,6 +50,8 @@ def act(action: str, team, by, on, mine: dict):  # noqa: ANN001, ANN201
 def test_two_admins_acting_on_each_other_at_once_leave_one_admin(action: str) -> None:
     for round_ in range(ROUNDS):
         first, second = make_user(f"{action}-a{round_}"), make_user(f"{action}-b{round_}")
+        first.is_staff = True  # site staff create teams
+        first.save()
         team = services.team_create(name=f"Race {action} {round_}", creator=first)
         services.membership_set(team=team, username=second.username, role=Role.ADMIN, by=first)
         mine = {user.pk: Membership.objects.get(team=team, user=user) for user in (first, second)}

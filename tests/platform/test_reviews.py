@@ -242,6 +242,7 @@ def _post_together(requests: list[tuple[object, dict]]) -> list:
     return responses
 
 
+@pytest.mark.both_backends
 @pytest.mark.django_db(transaction=True)
 def test_two_reviewers_racing_on_one_target_one_wins_and_the_other_gets_409_naming_the_winner() -> None:
     setup = team_setup()
@@ -270,6 +271,7 @@ def test_two_reviewers_racing_on_one_target_one_wins_and_the_other_gets_409_nami
         assert Target.objects.get(pk=target.id).status == winner["status_after"]
 
 
+@pytest.mark.both_backends
 @pytest.mark.django_db(transaction=True)
 def test_a_reviewer_waits_for_the_one_holding_the_target_and_then_sees_its_decision() -> None:
     setup = team_setup()

@@ -15,7 +15,7 @@ db = settings.DATABASES["default"]
 print(json.dumps({
     "db": db["ENGINE"], "name": str(db["NAME"]), "broker": settings.CELERY_BROKER_URL,
     "media": str(settings.MEDIA_ROOT), "debug": settings.DEBUG, "hosts": settings.ALLOWED_HOSTS,
-    "secret": settings.SECRET_KEY,
+    "secret": settings.SECRET_KEY, "options": db.get("OPTIONS", {}),
 }))
 """
 
@@ -31,6 +31,9 @@ def test_local_defaults_are_embedded_sqlite_under_var() -> None:
     assert shown["db"] == "django.db.backends.sqlite3"
     assert shown["name"] == str(ROOT / "var" / "db.sqlite3")
     assert shown["debug"] is True
+    # the embedded default holds concurrent writes: WAL, a busy timeout, write transactions that queue
+    assert shown["options"]["transaction_mode"] == "IMMEDIATE" and shown["options"]["timeout"] >= 5
+    assert "journal_mode=WAL" in shown["options"]["init_command"]
 
 
 def test_every_deployment_value_is_read_from_the_environment() -> None:

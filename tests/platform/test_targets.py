@@ -70,6 +70,7 @@ def test_a_repeat_with_the_same_idempotency_key_returns_the_first_target(broker_
     assert client_for(setup.admin).post(URL, body, headers={"Idempotency-Key": "tap-7f3a"}).status_code == 201
 
 
+@pytest.mark.both_backends
 @pytest.mark.django_db(transaction=True)
 def test_two_simultaneous_repeats_of_one_idempotency_key_make_one_target(broker_queues) -> None:
     setup = team_setup()

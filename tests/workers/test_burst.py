@@ -20,7 +20,7 @@ from tests.conftest import wait_until
 from tests.platform.factories import add_member
 from tests.workers.synthetic_mission import build_synthetic_mission, mission_files
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.both_backends]
 
 USERS, CLICKS_EACH = 20, 10
 
