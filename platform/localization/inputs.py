@@ -24,6 +24,7 @@ from registry.models import ModelVersion
 MAX_LABEL = 120
 MAX_IDEMPOTENCY_KEY = 80
 SEARCH_MODES = ("gps", "drawn", "sliding")
+MIN_WINDOW_M, MIN_WINDOW_PX = 10.0, 32  # a drawn search window smaller than this could not hold an object
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -70,8 +71,10 @@ def target_fields(
     one_of(search_window, search_window_lonlat, "search_window")
     if search_window is not None:
         window = check_box_inside(search_window, "search_window", width=basemap.width, height=basemap.height)
+        _check_window_size(window, "search_window", basemap)
     elif search_window_lonlat is not None:
         window = lonlat_box_to_pixels(search_window_lonlat, "search_window_lonlat", basemap)
+        _check_window_size(window, "search_window_lonlat", basemap)
     label = (label or "").strip()
     if len(label) > MAX_LABEL:
         raise InvalidInput(f"label is longer than {MAX_LABEL} characters", field="label")
@@ -85,6 +88,19 @@ def target_fields(
         "search_window": window,
         "model_version": _model_version(mission.team_id, model_version_id),
     }
+
+
+def _check_window_size(window: list[float], field: str, basemap: Basemap) -> None:
+    """A search window holds at least an object: MIN_WINDOW_M on the ground and MIN_WINDOW_PX basemap pixels a side."""
+    width, height = window[2] - window[0], window[3] - window[1]
+    gsd = basemap.gsd_m or 0.0
+    smallest = min(width, height)
+    if smallest < MIN_WINDOW_PX or smallest * gsd < MIN_WINDOW_M:
+        raise InvalidInput(
+            f"{field} is {width:.0f} x {height:.0f} basemap pixels ({width * gsd:.1f} x {height * gsd:.1f} m); a "
+            f"search window must be at least {MIN_WINDOW_M:g} m and {MIN_WINDOW_PX} pixels on each side",
+            field=field,
+        )
 
 
 def _drone_image(by: AbstractBaseUser, drone_image_id: int) -> DroneImage:

@@ -24,6 +24,7 @@ from missions.uploads import check_pixels
 LONLAT = CRS.from_epsg(4326)
 EARTH_RADIUS_M = 6_371_008.8
 MAX_BANDS = 32  # RGB(A) or multispectral; tiles show three of them
+MAX_WEB_MERCATOR_LAT = 85.0511  # the map's tiles end here (EPSG:3857)
 MIN_GSD_M = 0.001  # a millimetre per pixel: finer is no aerial image, and its tiles cannot be rendered
 NO_GEOREF = (
     "the GeoTIFF has no georeferencing (no {missing}); upload a georeferenced GeoTIFF, "
@@ -84,6 +85,18 @@ def check_on_earth(crs: CRS, transform: Affine, width: int, height: int) -> None
             f"the raster's CRS cannot be converted to longitude/latitude ({_first_line(exc)})", field="file"
         ) from exc
     box = [west, south, east, north, *lons, *lats]
+    if all(math.isfinite(v) for v in box) and -180.0 <= east < west <= 180.0 and -90 <= south <= north <= 90:
+        raise InvalidInput(  # transform_bounds gives west > east for a raster across 180°
+            f"the raster crosses the antimeridian (180° longitude: from {west:.6g} to {east:.6g}); the map cannot show "
+            "it in one piece: split it at 180° into two GeoTIFFs and upload both",
+            field="file",
+        )
+    if all(math.isfinite(v) for v in box) and MAX_WEB_MERCATOR_LAT < max(abs(south), abs(north)) <= 90:
+        raise InvalidInput(
+            f"the raster reaches latitude {south if abs(south) > abs(north) else north:.6g}°; the map (Web Mercator) "
+            f"shows only latitudes within ±{MAX_WEB_MERCATOR_LAT}°, so polar imagery cannot be a basemap",
+            field="file",
+        )
     if not all(math.isfinite(v) for v in box) or not (-180.0 <= west <= east <= 180.0 and -90 <= south <= north <= 90):
         raise InvalidInput(
             f"the raster lies outside the earth: its corners are at lon {_span(lons)}, lat {_span(lats)} "

@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 EPOCHS = (1, 200)
 BATCH_SIZE = (1, 256)
 MAX_REPLAY = 0.5  # at most half of an epoch's pairs replayed from the base model's data
+# A learning rate below 1e-7 changes nothing a fine-tune could measure (1e-320 is a float below the smallest normal);
+# above 0.1 AdamW diverges on this model.
+MIN_LR, MAX_LR = 1e-7, 0.1
 
 
 def training_run_create(
@@ -78,8 +81,8 @@ def _checked_params(epochs: int, batch_size: int, lr: float | None, replay: floa
     for field, value, (low, high) in (("epochs", epochs, EPOCHS), ("batch_size", batch_size, BATCH_SIZE)):
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise InvalidInput(f"{field}: must be a whole number from {low} to {high}", field=field)
-    if lr is not None and (not isinstance(lr, int | float) or not math.isfinite(lr) or not 0 < lr <= 1):
-        raise InvalidInput("lr: must be a number greater than 0 and at most 1", field="lr")
+    if lr is not None and (not isinstance(lr, int | float) or not math.isfinite(lr) or not MIN_LR <= lr <= MAX_LR):
+        raise InvalidInput(f"lr: must be a number from {MIN_LR:g} to {MAX_LR:g}", field="lr")
     if isinstance(replay, bool) or not isinstance(replay, int | float) or not 0 <= replay <= MAX_REPLAY:
         raise InvalidInput(f"replay: must be a share from 0 to {MAX_REPLAY}", field="replay")
     return {"epochs": epochs, "batch_size": batch_size, "lr": lr, "replay": float(replay)}

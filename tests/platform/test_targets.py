@@ -259,6 +259,20 @@ def test_the_schema_describes_every_localization_route_without_errors() -> None:
 
 
 @pytest.mark.django_db
+def test_a_search_window_too_small_to_hold_an_object_is_refused_naming_the_minimum() -> None:
+    setup = team_setup()
+    basemap = Basemap.objects.get(id=click_body(setup)["basemap"])
+    west, south, *_ = Georef.of(basemap).bounds_lonlat([200, 100, 600, 500])
+    tiny = [west, south, west + 0.0001, south + 0.0001]  # about 7 x 11 m
+    refused = client_for(setup.operator).post(URL, click_body(setup, search_window_lonlat=tiny))
+    assert refused.status_code == 400 and refused.json()["field"] == "search_window_lonlat"
+    assert "at least 10 m and 32 pixels on each side" in refused.json()["detail"]
+    few_pixels = client_for(setup.operator).post(URL, click_body(setup, search_window=[10, 10, 30, 400]))
+    assert few_pixels.status_code == 400 and "20 x 390 basemap pixels" in few_pixels.json()["detail"]
+    assert client_for(setup.operator).post(URL, click_body(setup, search_window=[10, 10, 60, 60])).status_code == 201
+
+
+@pytest.mark.django_db
 def test_a_search_window_drawn_on_the_map_in_lonlat_is_cut_to_the_basemap_in_pixels() -> None:
     setup = team_setup()
     basemap = Basemap.objects.get(id=click_body(setup)["basemap"])

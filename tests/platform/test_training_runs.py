@@ -129,6 +129,8 @@ def test_a_team_without_labels_cannot_train() -> None:
         ({"batch_size": 0}, "batch_size"),
         ({"lr": -1}, "lr"),
         ({"lr": 5}, "lr"),
+        ({"lr": 1e-320}, "lr"),
+        ({"lr": 0.5}, "lr"),
         ({"epochs": "many"}, "epochs"),
         ({"replay": 0.9}, "replay"),
         ({"replay": -0.1}, "replay"),

@@ -194,6 +194,16 @@ BAD_BASEMAPS = {
     "pixels of a picometre": Bad(lambda: utm_tiff(Affine(1e-12, 0, 5e5, 0, -1e-12, 5e6)), 400, "smallest accepted"),
     "a local engineering CRS": Bad(lambda: utm_tiff(Affine(1, 0, 0, 0, -1, 0), LOCAL), 400, "cannot be converted"),
     "a CRS on Mars": Bad(lambda: utm_tiff(Affine(0.01, 0, 10, 0, -0.01, 10), MARS), 400, "cannot be converted"),
+    # valid, but beyond what the Web-Mercator map can show: refused with the reason (Fiji across 180°, the poles)
+    "UTM 60S across the antimeridian": Bad(
+        lambda: utm_tiff(Affine(4000, 0, 650_000, 0, -4000, 8_120_000), CRS.from_epsg(32760)), 400, "antimeridian"
+    ),
+    "Antarctic polar stereographic (EPSG:3031)": Bad(
+        lambda: utm_tiff(Affine(1000, 0, -32_000, 0, -1000, 32_000), CRS.from_epsg(3031)), 400, "reaches latitude -"
+    ),
+    "Arctic polar stereographic (EPSG:3413)": Bad(
+        lambda: utm_tiff(Affine(500, 0, -16_000, 0, -500, 16_000), CRS.from_epsg(3413)), 400, "reaches latitude 90"
+    ),
 }
 
 BAD_PHOTOS = {
