@@ -65,7 +65,7 @@ class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         serializer.instance = services.team_create(name=serializer.validated_data["name"], creator=self.request.user)
 
     @extend_schema(responses=MembershipSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)  # a team's members: one list, never paged
     def members(self, request: Request, pk: str) -> Response:
         team = self.get_object()
         return Response(MembershipSerializer(members_of(team), many=True).data)

@@ -29,7 +29,7 @@ from missions.selectors import missions_for
 
 
 class ExportJobSerializer(serializers.ModelSerializer):
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     download_url = serializers.SerializerMethodField()
 
     class Meta:
@@ -75,7 +75,10 @@ class ExportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def list(self, request: Request, *args: object, **kwargs: object) -> Response:
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(request=ExportJobCreateSerializer, responses={201: ExportJobSerializer})
+    @extend_schema(
+        request=ExportJobCreateSerializer,
+        responses={201: ExportJobSerializer, 409: OpenApiResponse(description="an export of the mission is running")},
+    )
     def create(self, request: Request) -> Response:
         """Queue an export (409 while one of the same mission is queued or running)."""
         body = ExportJobCreateSerializer(data=request.data, context=self.get_serializer_context())

@@ -168,7 +168,11 @@ class TargetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
                 description="oldest first (default), or least_confident: the smallest confidence margin first",
             ),  # fmt: skip
         ],
-        responses={200: TargetDetailSerializer, 204: OpenApiResponse(description="nothing left to review")},
+        responses={
+            200: TargetDetailSerializer,
+            204: OpenApiResponse(description="nothing left to review"),
+            404: OpenApiResponse(description="no such mission among your teams"),
+        },
     )
     @action(detail=False, methods=["get"], url_path="next-review", filterset_class=None)
     def next_review(self, request: Request) -> Response:

@@ -149,7 +149,7 @@ class ReviewConflictSerializer(serializers.Serializer):
 
 class PredictionBatchSerializer(serializers.ModelSerializer):
     model_version_name = serializers.CharField(source="model_version.name", read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     predictions_url = serializers.SerializerMethodField()
 
     class Meta:

@@ -8,7 +8,7 @@ from rest_framework.renderers import BaseRenderer
 
 
 class ImageRenderer(BaseRenderer):
-    """Passes bytes through; an error body (a dict) is written as JSON."""
+    """Passes bytes through; an error body (a dict) is written as JSON, and says so in its Content-Type."""
 
     media_type = "image/*"
     format = "image"
@@ -19,4 +19,7 @@ class ImageRenderer(BaseRenderer):
     ) -> bytes:
         if isinstance(data, bytes):
             return data
+        response = (renderer_context or {}).get("response")
+        if response is not None:  # set from media_type just before render(): an error is JSON, not an image
+            response["Content-Type"] = "application/json"
         return json.dumps(data).encode()

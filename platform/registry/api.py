@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Prefetch, QuerySet
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -113,7 +113,10 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         activation = services.model_version_activate(version=version, team=team, by=request.user)
         return Response(ActivationSerializer(activation).data)
 
-    @extend_schema(request=RollbackSerializer, responses=ActivationSerializer)
+    @extend_schema(
+        request=RollbackSerializer,
+        responses={200: ActivationSerializer, 409: OpenApiResponse(description="no earlier version to go back to")},
+    )
     @action(detail=False, methods=["post"])
     def rollback(self, request: Request) -> Response:
         """Re-activate the version the team ran before the current one (team admins); 409 when there is none."""

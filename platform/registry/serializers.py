@@ -23,8 +23,8 @@ class ModelVersionSerializer(serializers.ModelSerializer):
     """A version with its lineage links and its state for the requesting team (context: active_models, team)."""
 
     shared = serializers.SerializerMethodField()
-    parent = VersionRefSerializer(read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    parent = VersionRefSerializer(read_only=True, allow_null=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     is_active = serializers.SerializerMethodField()
     active_for_teams = serializers.SerializerMethodField()
     promoted_at = serializers.SerializerMethodField()
@@ -127,7 +127,7 @@ class RollbackSerializer(_TeamScoped):
 
 class ActivationSerializer(serializers.ModelSerializer):
     model_version = VersionRefSerializer(read_only=True)
-    activated_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    activated_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = ModelActivation
@@ -135,10 +135,10 @@ class ActivationSerializer(serializers.ModelSerializer):
 
 
 class TrainingRunSerializer(serializers.ModelSerializer):
-    base_version = VersionRefSerializer(read_only=True)
+    base_version = VersionRefSerializer(read_only=True, allow_null=True)
     result_version = serializers.SerializerMethodField()
     dataset = serializers.SerializerMethodField()
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     metrics_min_n = serializers.SerializerMethodField()
 
     class Meta:

@@ -30,6 +30,7 @@ from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, Phase
 from hypothesis import settings as hypothesis_settings
 from rest_framework.authtoken.models import Token
+from schemathesis.checks import content_type_conformance, response_schema_conformance, status_code_conformance
 
 from config.wsgi import application
 from tests.platform.factories import make_user
@@ -48,6 +49,7 @@ BODY_IDS = {
     "team": "team", "mission": "mission", "basemap": "basemap", "drone_image": "drone", "target": "target",
     "model_version": "version", "base_version": "version",
 }  # fmt: skip
+CONFORMANCE = [status_code_conformance, content_type_conformance, response_schema_conformance]
 COMMON = {"deadline": None, "derandomize": True, "database": None, "suppress_health_check": list(HealthCheck)}
 
 
@@ -112,6 +114,8 @@ def check(case, role: str, headers: dict[str, str], world: World) -> None:  # no
         except ValueError:
             pytest.fail(f"a 4xx that is not JSON: {said}")
         assert isinstance(body, dict) and body.get("detail"), f"a 4xx without a detail: {said}"
+    # the schema tells the truth: the status is documented, and the body has the documented type and shape
+    case.validate_response(response, checks=CONFORMANCE)
 
 
 @pytest.mark.parametrize("role", ["operator", "admin"])

@@ -230,6 +230,10 @@ SPECTACULAR_SETTINGS = {
         "RoleEnum": "accounts.models.Role",
     },
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.schema.document_errors",  # the error answers of every operation, in their one shape
+    ],
 }
 
 LOGGING = {
