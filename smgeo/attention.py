@@ -23,10 +23,20 @@ class Attention(nn.Module):
         self, queries: torch.Tensor, context: torch.Tensor | None = None, key_mask: torch.Tensor | None = None
     ) -> torch.Tensor:
         """queries: (B, Nq, C), context: (B, Nk, C), key_mask: (B, Nk) bool, False = ignore -> (B, Nq, C)."""
-        context = queries if context is None else context
+        return self.attend(queries, *self.keys_values(queries if context is None else context), key_mask)
+
+    def keys_values(self, context: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """context: (B, Nk, C) -> keys and values, each (B, heads, Nk, C / heads)."""
+        batch, n_k, _ = context.shape
+        k, v = self.kv(context).view(batch, n_k, 2, self.num_heads, -1).permute(2, 0, 3, 1, 4)
+        return k, v
+
+    def attend(
+        self, queries: torch.Tensor, k: torch.Tensor, v: torch.Tensor, key_mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """queries: (B, Nq, C) over keys/values from keys_values -> (B, Nq, C)."""
         batch, n_q, dim = queries.shape
         q = self.q(queries).view(batch, n_q, self.num_heads, -1).transpose(1, 2)
-        k, v = self.kv(context).view(batch, context.shape[1], 2, self.num_heads, -1).permute(2, 0, 3, 1, 4)
         mask = None if key_mask is None else key_mask[:, None, None, :]
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0)
         return self.proj(out.transpose(1, 2).reshape(batch, n_q, dim))
@@ -74,11 +84,15 @@ class WindowAttention(nn.Module):
         if padded_hw != hw:
             valid = tokens.new_ones(batch, *hw, 1)
             key_mask = window_partition(valid, self.window)[0][..., 0] > 0
-        context = windows
+        k, v = self.attention.keys_values(windows)
         if global_tokens is not None:
-            shared = global_tokens.repeat_interleave(windows.shape[0] // batch, dim=0)
-            context = torch.cat([windows, shared], dim=1)
+            # the global tokens are projected once per image, then shared by its windows (not once per window)
+            per_image = windows.shape[0] // batch
+            k_global, v_global = (
+                t.repeat_interleave(per_image, dim=0) for t in self.attention.keys_values(global_tokens)
+            )
+            k, v = torch.cat([k, k_global], dim=2), torch.cat([v, v_global], dim=2)
             if key_mask is not None:
-                key_mask = torch.cat([key_mask, key_mask.new_ones(shared.shape[:2])], dim=1)
-        out = self.attention(windows, context, key_mask)
+                key_mask = torch.cat([key_mask, key_mask.new_ones(windows.shape[0], global_tokens.shape[1])], dim=1)
+        out = self.attention.attend(windows, k, v, key_mask)
         return window_merge(out, self.window, batch, padded_hw, hw).reshape(batch, -1, dim)
