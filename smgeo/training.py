@@ -135,10 +135,13 @@ class Trainer:
         # train.lr is given for a global batch of 8; the run uses it scaled linearly to its own global batch.
         self.global_batch = config.train.batch_size * self.context.world_size
         self.lr = lr = effective_lr(config.train.lr, self.global_batch)
-        self.optimizer = torch.optim.AdamW(parameter_groups(self.model, config.train.weight_decay), lr=lr)
+        # fused AdamW (one kernel for every parameter) on CUDA; the default multi-tensor one elsewhere
+        fused = {"fused": True} if self.context.device.type == "cuda" else {}
+        self.optimizer = torch.optim.AdamW(parameter_groups(self.model, config.train.weight_decay), lr=lr, **fused)
         warmup = int(config.train.warmup_epochs * self.steps_per_epoch)
         self.scheduler = build_scheduler(self.optimizer, warmup, self.total_steps, config.train.min_lr / lr)
         self.state = TrainState()
+        self.last_losses: dict[str, float] = {}  # the statistics of the last logging step, as numbers
         if resume:
             self._restore(resume)
         # DDP wraps after restoring, so the wrapped module starts from identical weights on every rank.
@@ -180,19 +183,30 @@ class Trainer:
         self.sampler.set_epoch(self.state.epoch, skip=self.state.batch_in_epoch * self.config.train.batch_size)
         self.train_loader.dataset.set_epoch(self.state.epoch)
         started = time.monotonic()
+        every = self.config.train.log_every_steps
         for batch in self.train_loader:
-            if any_rank(self.hooks.should_stop() if self.context.is_main else False, self.context):
+            # the cancel flag crosses ranks (a collective) only every log interval; alone, it is checked every step
+            if (not self.context.enabled or self.state.step % every == 0) and any_rank(
+                self.hooks.should_stop() if self.context.is_main else False, self.context
+            ):
                 self._save("last.pt")
                 return "cancelled"
-            losses = self._step(batch)
+            statistics = self._step(batch)
             self.state.step += 1
             self.state.batch_in_epoch += 1
-            self._report(losses, progress, started)
+            if not self.last_losses or self._logging_step():  # one host sync per log interval, not per value
+                names = list(statistics)
+                self.last_losses = dict(zip(names, torch.stack([statistics[n] for n in names]).tolist(), strict=True))
+            self._report(self.last_losses, progress, started)
             if self._reached_max_steps():
                 break
         return "done"
 
-    def _step(self, batch: dict[str, Any]) -> dict[str, float]:
+    def _logging_step(self) -> bool:
+        return self.state.step % self.config.train.log_every_steps == 0 or self.state.step == self.total_steps
+
+    def _step(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        """One optimizer step; its losses and statistics as 0-d tensors (read on the host only when logged)."""
         device = self.context.device
         query, reference = batch["query"].to(device), batch["reference"].to(device)
         click, boxes = batch["click"].to(device), batch["box"].to(device)
@@ -204,13 +218,15 @@ class Trainer:
         grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.train.grad_clip)
         self.optimizer.step()
         self.scheduler.step()
-        logged = {f"loss_{name}": value.item() for name, value in losses.items()}
-        logged["grad_norm"] = grad_norm.item()
-        logged["expert_load_max"] = max((layer["load"].max().item() for layer in outputs["aux"]), default=0.0)
-        return logged
+        statistics = {f"loss_{name}": value.detach().float() for name, value in losses.items()}
+        statistics["grad_norm"] = grad_norm.detach().float()
+        loads = [layer["load"].detach().max().float() for layer in outputs["aux"]]
+        statistics["expert_load_max"] = torch.stack(loads).max() if loads else grad_norm.new_zeros(())
+        return statistics
 
     def _report(self, losses: dict[str, float], progress: tqdm | None, started: float) -> None:
-        """losses: this step's named losses (loss_*) and statistics; logged every log_every_steps, hooked always."""
+        """losses: the named losses (loss_*) and statistics of the last logging step; logged every log_every_steps,
+        hooked always (between logging steps the hook sees the step count move and the last logged losses)."""
         if not self.context.is_main:
             return
         done_in_epoch = self.state.batch_in_epoch
@@ -227,7 +243,7 @@ class Trainer:
             "eta_s": seconds_per_step * (self.total_steps - self.state.step),
             **losses,
         }
-        if self.state.step % self.config.train.log_every_steps == 0 or self.state.step == self.total_steps:
+        if self._logging_step():
             self._log(report)
         self.hooks.on_progress(report)
         if progress is not None:
