@@ -42,8 +42,19 @@ class SMGeo(nn.Module):
     def query_agnostic(self) -> bool:
         return self.prompt is None
 
-    def forward(self, query: torch.Tensor, reference: torch.Tensor, click: torch.Tensor) -> dict:
-        ref_features = self.backbone(reference)  # strides 8, 16, 32
+    def encode_reference(self, reference: torch.Tensor) -> list[torch.Tensor]:
+        """The reference's backbone features (strides 8, 16, 32). They do not depend on the click: a predictor may
+        keep them and pass them back as `reference_features`."""
+        return self.backbone(reference)
+
+    def forward(
+        self,
+        query: torch.Tensor,
+        reference: torch.Tensor,
+        click: torch.Tensor,
+        reference_features: list[torch.Tensor] | None = None,
+    ) -> dict:
+        ref_features = self.encode_reference(reference) if reference_features is None else reference_features
         similarity = None
         if self.query_agnostic:
             ref_tokens, hw, _, aux = self.encoder(ref_features[1:], None, None, None)
@@ -60,10 +71,15 @@ class SMGeo(nn.Module):
 
     @torch.no_grad()
     def localize(
-        self, query: torch.Tensor, reference: torch.Tensor, click: torch.Tensor, top_k: int | None = None
+        self,
+        query: torch.Tensor,
+        reference: torch.Tensor,
+        click: torch.Tensor,
+        top_k: int | None = None,
+        reference_features: list[torch.Tensor] | None = None,
     ) -> dict:
         """Inference: boxes (B, K, 4) in reference input pixels, scores (B, K), best first, plus the raw outputs."""
-        outputs = self(query, reference, click)
+        outputs = self(query, reference, click, reference_features)
         boxes, scores = decode_top_k(
             outputs["heatmap"], outputs["size"], outputs["offset"], outputs["stride"], top_k or self.top_k
         )

@@ -7,6 +7,7 @@ searched with sliding windows (`predict_sliding`): every window is localized and
 from __future__ import annotations
 
 import time
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,9 +19,11 @@ from smgeo.checkpoint import load_checkpoint
 from smgeo.config import SMGeoConfig
 from smgeo.data.transforms import build_transforms
 from smgeo.model import build_model
+from smgeo.reference_cache import ReferenceFeatureCache
 from smgeo.windows import sliding_squares
 
 ImageLike = np.ndarray | Image.Image
+REFERENCE_CACHE_MB = 256.0  # reference features kept between clicks (a swin_t 1024-px window: about 11 MB)
 
 
 @dataclass
@@ -60,7 +63,9 @@ def pick_device(device: str | None = None) -> torch.device:
 class Predictor:
     """A loaded model. Thread-compatible for reads; load once per process and reuse."""
 
-    def __init__(self, checkpoint: str | Path, device: str | None = None) -> None:
+    def __init__(
+        self, checkpoint: str | Path, device: str | None = None, reference_cache_mb: float = REFERENCE_CACHE_MB
+    ) -> None:
         payload = load_checkpoint(checkpoint)
         self.config: SMGeoConfig = payload["config"]
         self.metrics = payload.get("metrics", {})
@@ -71,6 +76,7 @@ class Predictor:
         model_cfg = self.config.model
         self.transform = build_transforms(model_cfg.query_size, model_cfg.reference_size, train=False)
         self.top_k = model_cfg.head.top_k
+        self.reference_cache = ReferenceFeatureCache(int(reference_cache_mb * 2**20))
 
     def _prepare(self, query: ImageLike, reference: ImageLike, click: tuple[float, float]) -> dict:
         query_img, reference_img = to_pil(query), to_pil(reference)
@@ -84,15 +90,20 @@ class Predictor:
 
     @torch.no_grad()
     def predict_batch(
-        self, items: list[tuple[ImageLike, ImageLike, tuple[float, float]]], top_k: int | None = None
+        self,
+        items: list[tuple[ImageLike, ImageLike, tuple[float, float]]],
+        top_k: int | None = None,
+        reference_keys: list[Hashable | None] | None = None,
     ) -> list[Prediction]:
-        """Localize several (query, reference, click) triples in one forward pass."""
+        """Localize several (query, reference, click) triples in one forward pass. With `reference_keys` (one per
+        item, None for none), a reference seen before under the same key reuses its backbone features."""
         started = time.perf_counter()
         prepared = [self._prepare(*item) for item in items]
         query = torch.stack([p["query"] for p in prepared]).to(self.device)
         reference = torch.stack([p["reference"] for p in prepared]).to(self.device)
         click = torch.stack([p["click"] for p in prepared]).to(self.device)
-        outputs = self.model.localize(query, reference, click, top_k or self.top_k)
+        features = self._reference_features(reference, reference_keys) if reference_keys else None
+        outputs = self.model.localize(query, reference, click, top_k or self.top_k, reference_features=features)
         heatmaps = outputs["heatmap"].float().sigmoid()[:, 0].cpu().numpy()
         input_side = self.config.model.reference_size
         predictions = []
@@ -109,6 +120,20 @@ class Predictor:
         for prediction in predictions:
             prediction.latency_ms = latency
         return predictions
+
+    def _reference_features(self, reference: torch.Tensor, keys: list[Hashable | None]) -> list[torch.Tensor]:
+        """The batch's reference features: cached ones as they are, the others computed together and kept."""
+        if len(keys) != reference.shape[0]:
+            raise ValueError(f"{len(keys)} reference keys for {reference.shape[0]} items")
+        found = [self.reference_cache.get(key) if key is not None else None for key in keys]
+        missing = [i for i, features in enumerate(found) if features is None]
+        if missing:
+            fresh = self.model.encode_reference(reference[missing])
+            for row, i in enumerate(missing):
+                found[i] = [level[row : row + 1].clone() for level in fresh]
+                if keys[i] is not None:
+                    self.reference_cache.put(keys[i], found[i])
+        return [torch.cat([features[level] for features in found]) for level in range(len(found[0]))]
 
     def predict(
         self, query: ImageLike, reference: ImageLike, click: tuple[float, float], top_k: int | None = None

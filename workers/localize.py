@@ -119,6 +119,12 @@ def read_query(target: Target) -> Any:
         return image.convert("RGB")
 
 
+def reference_key(basemap: Any, window: Any) -> tuple:
+    """What a window's reference features depend on besides the model (each version has its own predictor): the
+    basemap's pixels (its COG's hash changes with a re-ingest) and the window."""
+    return (basemap.id, basemap.cog_sha256, window.x0, window.y0, window.side, window.size)
+
+
 def localize(target: Target, version: ModelVersion) -> Localization:
     """Localize one target's click with `version` (nothing is saved)."""
     from missions.georef import Georef
@@ -140,7 +146,8 @@ def localize(target: Target, version: ModelVersion) -> Localization:
         crops = [window.read(target.basemap) for window in chunk]
         started = time.perf_counter()
         try:
-            predictions = predictor.predict_batch([(query, crop, click) for crop in crops])
+            keys = [reference_key(target.basemap, window) for window in chunk]
+            predictions = predictor.predict_batch([(query, crop, click) for crop in crops], reference_keys=keys)
         except ValueError as exc:  # e.g. a click outside the drone image
             raise LocalizeError(str(exc)) from exc
         model_ms += (time.perf_counter() - started) * 1000
