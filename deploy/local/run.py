@@ -161,7 +161,14 @@ def main() -> int:
                 if ready:  # the logins again, below the servers' start-up logs
                     print(f"\nReady: the web app and the worker answer.\n{demo}", flush=True)
             time.sleep(0.5)
-        failed = [name for name, proc in zip(commands, processes, strict=True) if proc.poll() is not None]
+        # A Ctrl-C reaches the children and us together, and a busy machine may run a child's exit first: give our
+        # own KeyboardInterrupt a moment to arrive before calling an exit a failure.
+        time.sleep(1.0)
+        failed = [
+            f"{name} (exit code {proc.returncode})"
+            for name, proc in zip(commands, processes, strict=True)
+            if proc.poll() is not None
+        ]
         print(f"ERROR: {', '.join(failed)} exited; stopping the rest", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -52,7 +52,7 @@ class RecordingPredictor:
     def __init__(self) -> None:
         self.references: list[Image.Image] = []
 
-    def predict_batch(self, items: list) -> list:
+    def predict_batch(self, items: list, reference_keys: list | None = None) -> list:
         from smgeo.predictor import Prediction
 
         self.references += [reference for _, reference, _ in items]
