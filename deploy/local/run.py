@@ -105,6 +105,9 @@ def stop(processes: list[subprocess.Popen], grace_s: float = 10.0) -> None:
 
 
 def main() -> int:
+    # Ctrl-C stops everything even when this was started with SIGINT ignored (nohup, a background job): Python
+    # installs its KeyboardInterrupt handler only when SIGINT is not ignored at start-up.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     if not port_free(HOST, PORT):
         print(f"ERROR: {HOST}:{PORT} is already in use — is the platform already running?", file=sys.stderr)
         return 2
