@@ -7,4 +7,4 @@ cd "$(dirname "$0")/.."
 python deploy/wait_for_db.py
 python manage.py migrate --noinput
 python manage.py collectstatic --noinput --verbosity 0
-exec gunicorn --config deploy/gunicorn.conf.py config.wsgi:application
+exec gunicorn --config deploy/gunicorn.conf.py config.asgi:application

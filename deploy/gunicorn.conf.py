@@ -1,7 +1,9 @@
-"""gunicorn's configuration for the web container (`gunicorn --config deploy/gunicorn.conf.py config.wsgi:application`).
+"""gunicorn's configuration for the web container (`gunicorn --config deploy/gunicorn.conf.py config.asgi:application`).
 
-Every value can be changed from the environment. Threads, not only processes: a target's long poll
-(`?wait=`, at most 30 s) holds its thread while it waits, and must not hold a whole process.
+Every value can be changed from the environment. Each process runs the ASGI app on uvicorn's event loop: a target's
+long poll (`?wait=`, at most 30 s) waits as a suspended coroutine, holding no thread and no database connection, so
+a hundred of them cost the site nothing (tests/platform/test_long_polls.py); Django runs the ordinary (sync) views
+in a thread per request, with database connections from a pool per process (DATABASE_POOL, settings/base.py).
 """
 
 import os
@@ -13,9 +15,9 @@ ROOT = Path(__file__).resolve().parents[1]
 pythonpath = f"{ROOT},{ROOT / 'platform'}"
 bind = os.environ.get("GUNICORN_BIND") or "0.0.0.0:8000"
 workers = int(os.environ.get("GUNICORN_WORKERS") or min(2 * (os.cpu_count() or 1) + 1, 8))
-worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS") or 8)
-# A worker process silent this long is killed and replaced (with threads, one slow request alone does not trip it).
+worker_class = "uvicorn_worker.UvicornWorker"
+raw_env = ["DATABASE_POOL=true"]
+# A worker process silent this long is killed and replaced (its event loop keeps the heartbeat while views run).
 timeout = int(os.environ.get("GUNICORN_TIMEOUT") or 120)
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT") or 30)
 keepalive = 5

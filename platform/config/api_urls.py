@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 from accounts.api import MeView, TeamViewSet
 from exports import api as exports_api
 from localization import api as localization_api
+from localization.long_poll import with_long_polls
 from missions import api_imagery
 from missions.api import MissionViewSet
 from registry import api as registry_api
@@ -18,7 +19,7 @@ for module in (api_imagery, localization_api, registry_api, exports_api):
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="me"),
-    path("", include(router.urls)),
+    path("", include(with_long_polls(router.urls))),
 ]
 for module in (api_imagery, localization_api, registry_api, exports_api):
     urlpatterns += getattr(module, "extra_urlpatterns", [])

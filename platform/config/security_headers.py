@@ -8,9 +8,9 @@ The API docs (Swagger UI, /api/docs/) load their bundle from the jsDelivr CDN, s
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from django.http import HttpRequest, HttpResponse
+
+from core.async_middleware import ResponseMiddleware
 
 SWAGGER_CDN = "https://cdn.jsdelivr.net"
 POLICY = {
@@ -42,14 +42,10 @@ PAGES_POLICY = policy_text()
 API_DOCS_POLICY = policy_text(SWAGGER_CDN)
 
 
-class ContentSecurityPolicyMiddleware:
+class ContentSecurityPolicyMiddleware(ResponseMiddleware):
     """Adds the policy to each response that has none."""
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         if "Content-Security-Policy" not in response:
             docs = request.path.startswith(API_DOCS_PREFIX)
             response["Content-Security-Policy"] = API_DOCS_POLICY if docs else PAGES_POLICY

@@ -6,23 +6,19 @@ debugging pages. The traceback still goes to the log."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
 
 from core import api
+from core.async_middleware import ResponseMiddleware
 
 log = logging.getLogger("django.request")
 
 
-class JsonErrorsUnderDebugMiddleware:
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
+class JsonErrorsUnderDebugMiddleware(ResponseMiddleware):
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         if self._applies(request) and response.status_code >= 400 and _is_html(response):
             # a technical page from outside a view (no route matched, a middleware failed)
             if response.status_code == 404:

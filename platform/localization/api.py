@@ -116,18 +116,15 @@ class TargetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             OpenApiParameter("changed_from", str, description="long poll: the status you know (with `wait`)"),
             OpenApiParameter("wait", float, description=f"long poll: answer as soon as the status differs from "
                              f"`changed_from`, or after this many seconds (at most {MAX_WAIT_S:g})"),
-        ]
+        ],
+        responses={200: TargetDetailSerializer, 429: OpenApiResponse(description="too many long polls of this user "
+                   "wait at once (LONG_POLLS_PER_USER); retry after the seconds in Retry-After")},
     )  # fmt: skip
     def retrieve(self, request: Request, pk: str) -> Response:
         """A target with its prediction and review history. With `?changed_from=queued&wait=20` the answer comes as soon
-        as the target leaves that status (a long poll: the page sees the box the moment the worker saves it)."""
-        wait_s = _wait_seconds(request.query_params.get("wait"))
-        known = request.query_params.get("changed_from")
-        if wait_s and known:
-            # One light scoped read before the wait, the full target after it: on a small machine that shares its
-            # cores with a worker, the work done while the model runs slows the model.
-            target_id = selectors.target_get(user=request.user, target_id=_target_id(pk)).pk
-            selectors.target_wait_for_change(target_id=target_id, known_status=known, timeout_s=wait_s)
+        as the target leaves that status (a long poll: the page sees the box the moment the worker saves it). At most
+        LONG_POLLS_PER_USER polls of one user wait at once per web process: 429 past that."""
+        _wait_seconds(request.query_params.get("wait"))  # validated here; localization/long_poll.py waits
         target = self.get_object()
         return Response(TargetDetailSerializer(target, context=self.get_serializer_context()).data)
 

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 
@@ -86,54 +82,6 @@ def _position(target_id: int | None, order: str) -> dict | None:
 # quick job answers once, with its result, instead of once for `running` while the worker computes.
 TRANSIENT_STATUSES = (TargetStatus.QUEUED, TargetStatus.RUNNING)
 SETTLE_S = 0.25
-
-
-def target_wait_for_change(
-    *, target_id: int, known_status: str, timeout_s: float, settle_s: float = SETTLE_S, every_s: float = 0.1
-) -> str | None:
-    """Block until the target's status differs from `known_status` (or `timeout_s` passes); the status then. On
-    PostgreSQL the request sleeps on the `target_<id>` channel (a trigger NOTIFYs each status change, see migration
-    0002), so a waiting page costs no CPU while a worker computes; elsewhere it re-reads the status every `every_s`."""
-    deadline = time.monotonic() + timeout_s
-    with _status_changes(target_id, every_s) as next_change:
-        status = next_change(known_status, deadline)
-        if status != known_status and status in TRANSIENT_STATUSES:
-            status = next_change(status, min(deadline, time.monotonic() + settle_s))
-    return status
-
-
-@contextmanager
-def _status_changes(target_id: int, every_s: float) -> Iterator[Callable[[str, float], str | None]]:
-    """A function (known status, monotonic deadline) -> the status once it differs, or at the deadline."""
-
-    def read() -> str | None:
-        return Target.objects.filter(id=target_id).values_list("status", flat=True).first()
-
-    if connection.vendor != "postgresql" or connection.in_atomic_block:  # NOTIFY arrives only outside transactions
-
-        def polled(known: str, deadline: float) -> str | None:
-            while (status := read()) == known and time.monotonic() < deadline:
-                time.sleep(every_s)
-            return status
-
-        yield polled
-        return
-    connection.ensure_connection()
-    listener = connection.connection  # psycopg 3, in autocommit here: a NOTIFY arrives when its sender commits
-    channel = f'"target_{int(target_id)}"'
-    listener.execute(f"LISTEN {channel}")
-
-    def notified(known: str, deadline: float) -> str | None:
-        status = read()  # read after LISTEN: a change committed in between is not missed
-        while status == known and (remaining := deadline - time.monotonic()) > 0:
-            for notify in listener.notifies(timeout=remaining, stop_after=1):
-                status = notify.payload
-        return status
-
-    try:
-        yield notified
-    finally:
-        listener.execute(f"UNLISTEN {channel}")
 
 
 def target_model_version(target: Target) -> ModelVersion | None:

@@ -8,13 +8,6 @@ throughput as a ratio to a static PNG of the same bytes from the same server) an
 from __future__ import annotations
 
 import json
-import os
-import secrets
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import matplotlib
@@ -28,6 +21,7 @@ from missions.models import DroneImage
 from tests.benchmarks.http_load import run_load
 from tests.platform.builders import make_drone_image, make_model_version
 from tests.platform.factories import client_for, team_setup
+from tests.platform.gunicorn_server import free_port, start_gunicorn
 from tests.platform.imagery_fixtures import ingested, marked_utm_geotiff, upload_basemap
 
 matplotlib.use("Agg")
@@ -73,42 +67,6 @@ def fill_mission(setup, basemap) -> list[int]:  # noqa: ANN001
     return [target.id for target in targets]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_gunicorn(port: int, static_root: Path, media_root: str, log: Path) -> subprocess.Popen:
-    db = connection.settings_dict
-    env = dict(
-        os.environ,
-        DJANGO_SETTINGS_MODULE="config.settings.production",
-        SECRET_KEY=secrets.token_urlsafe(60),
-        ALLOWED_HOSTS="127.0.0.1",
-        SECURE_SSL_REDIRECT="false",  # plain http on loopback (TLS ends at the proxy in production)
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-        MEDIA_ROOT=media_root,
-        STATIC_ROOT=str(static_root),
-        GUNICORN_BIND=f"127.0.0.1:{port}",
-        GUNICORN_LOG_LEVEL="warning",
-    )
-    command = [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "deploy" / "gunicorn.conf.py"),
-               "--access-logfile", str(log.with_suffix(".access")), "config.wsgi:application"]  # fmt: skip
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/static/bench/tile.png", timeout=2).read()
-            return process
-        except OSError:
-            if process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {log.read_text()}") from None
-            time.sleep(0.5)
-    process.kill()
-    raise RuntimeError(f"gunicorn did not answer: {log.read_text()}")
-
-
 def plot(results: dict, path: Path) -> None:
     figure, (rate, tail) = plt.subplots(1, 2, figsize=(11, 4.2))
     for name, levels in results.items():
@@ -152,7 +110,9 @@ def test_read_endpoints_under_load(settings, tmp_path) -> None:  # noqa: ANN001
         "static PNG, same bytes": ["/static/bench/tile.png"],
     }
     port = free_port()
-    server = start_gunicorn(port, static_root, str(settings.MEDIA_ROOT), tmp_path / "gunicorn.log")
+    server = start_gunicorn(
+        port, static_root, str(settings.MEDIA_ROOT), tmp_path / "gunicorn.log", "/static/bench/tile.png"
+    )
     headers = {"Authorization": f"Token {token}"}
     try:
         results = {}
@@ -170,7 +130,7 @@ def test_read_endpoints_under_load(settings, tmp_path) -> None:  # noqa: ANN001
     report = {
         "targets": TARGETS,
         "seconds_per_level": SECONDS,
-        "server": "gunicorn with deploy/gunicorn.conf.py (gthread, 5 processes x 8 threads), production settings",
+        "server": "gunicorn with deploy/gunicorn.conf.py (uvicorn workers, 5 processes), production settings",
         "client": "asyncio keep-alive connections in the test process (tests/benchmarks/http_load.py), loopback",
         "endpoints": results,
         "tile_over_static_png": tile_ratio,

@@ -187,7 +187,7 @@ def test_the_app_services_run_the_project_image_with_the_whole_shared_environmen
     assert SERVICES["web"]["build"]["args"]["TORCH_INDEX"].endswith("/whl/cpu")
 
 
-def test_the_web_command_migrates_collects_static_and_serves_the_wsgi_app_with_the_gunicorn_config() -> None:
+def test_the_web_command_migrates_collects_static_and_serves_the_asgi_app_with_the_gunicorn_config() -> None:
     command = command_of("web")
     assert command == ["deploy/entrypoint-web.sh"]
     script = (DEPLOY / "entrypoint-web.sh").read_text()
@@ -197,7 +197,7 @@ def test_the_web_command_migrates_collects_static_and_serves_the_wsgi_app_with_t
     assert gunicorn[:2] == ["exec", "gunicorn"]
     assert (ROOT / option(gunicorn, "--config")).is_file()
     module, _, attribute = gunicorn[-1].partition(":")
-    assert gunicorn[-1] == "config.wsgi:application"
+    assert gunicorn[-1] == "config.asgi:application"
     assert f"\n{attribute} = " in (ROOT / "platform" / Path(*module.split("."))).with_suffix(".py").read_text()
 
 
@@ -413,8 +413,8 @@ def test_the_gunicorn_config_imports_and_reads_its_environment(monkeypatch: pyte
     assert load_script("gunicorn.conf.py").workers >= 1
 
 
-def test_gunicorn_loads_the_wsgi_app_with_the_compose_environment(dot_env: dict[str, str]) -> None:
-    gunicorn = ["-m", "gunicorn", "--config", "deploy/gunicorn.conf.py", "--check-config", "config.wsgi:application"]
+def test_gunicorn_loads_the_asgi_app_with_the_compose_environment(dot_env: dict[str, str]) -> None:
+    gunicorn = ["-m", "gunicorn", "--config", "deploy/gunicorn.conf.py", "--check-config", "config.asgi:application"]
     result = run_with(production_env(dot_env), sys.executable, *gunicorn)
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -455,7 +455,7 @@ def test_production_serves_static_files_with_whitenoise_and_keeps_the_media_stor
     result = run_with(production_env(dot_env), sys.executable, "-c", code)
     assert result.returncode == 0, result.stderr
     middleware, storages = yaml.safe_load(result.stdout)
-    assert middleware.index("whitenoise.middleware.WhiteNoiseMiddleware") == 1  # right after SecurityMiddleware
+    assert middleware.index("core.async_middleware.StaticFilesMiddleware") == 1  # right after SecurityMiddleware
     assert storages["staticfiles"]["BACKEND"] == "whitenoise.storage.CompressedManifestStaticFilesStorage"
     env = service_env("web")  # media in the MinIO bucket of the compose file
     assert storages["default"]["BACKEND"] == "storages.backends.s3.S3Storage"

@@ -315,16 +315,18 @@ def test_a_long_poll_answers_as_soon_as_the_status_changes() -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_waiting_long_poll_sleeps_on_postgresql_notifications_instead_of_polling() -> None:
+    from asgiref.sync import async_to_sync
     from django.test.utils import CaptureQueriesContext
 
-    from localization.selectors import target_wait_for_change
+    from localization.long_poll import wait_for_change
 
     setup = team_setup()
     target = make_target(setup.mission, by=setup.operator)
+    wait = async_to_sync(wait_for_change)
     with CaptureQueriesContext(connection) as queries:
-        assert target_wait_for_change(target_id=target.id, known_status="queued", timeout_s=1.0) == "queued"
+        assert wait(target_id=target.id, user_id=setup.operator.id, known="queued", timeout_s=1.0) == "queued"
     reads = [q for q in queries.captured_queries if "localization_target" in q["sql"]]
-    assert len(reads) <= 2, reads  # one read after LISTEN, one at the end: nothing while it waits
+    assert len(reads) <= 2, reads  # one read once listening, one when the listener is ready: nothing while it waits
 
     def run_quick_job() -> None:  # claimed, then predicted 0.1 s later
         time.sleep(0.3)
@@ -336,5 +338,5 @@ def test_a_waiting_long_poll_sleeps_on_postgresql_notifications_instead_of_polli
     threading.Thread(target=run_quick_job).start()
     started = time.monotonic()
     # one answer, with the result: `running` is held for the next change rather than answered on its own
-    assert target_wait_for_change(target_id=target.id, known_status="queued", timeout_s=10) == "predicted"
+    assert wait(target_id=target.id, user_id=setup.operator.id, known="queued", timeout_s=10) == "predicted"
     assert time.monotonic() - started < 2

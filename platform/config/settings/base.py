@@ -88,6 +88,14 @@ SQLITE_OPTIONS = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {**SQLITE_OPTIONS, **DATABASES["default"].get("OPTIONS", {})}
+# The ASGI web server (deploy/gunicorn.conf.py sets DATABASE_POOL) runs each request's database work in a thread of
+# its own: connections come from a pool per process instead of staying open per thread (Django's advice for ASGI).
+if env.bool("DATABASE_POOL", default=False) and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        **DATABASES["default"].get("OPTIONS", {}),
+        "pool": {"min_size": 2, "max_size": env.int("DATABASE_POOL_MAX", default=20), "timeout": 10},
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -156,6 +164,8 @@ LOGIN_FAILURE_WINDOW_S = env.int("LOGIN_FAILURE_WINDOW_S", default=15 * 60)
 # Who may create a team (and so become its admin, who can add members and upload models): "staff" (default: site
 # staff, the /admin/ site's users) or "anyone" signed in.
 TEAM_CREATORS = env.str("TEAM_CREATORS", default="staff")
+# Long polls of a target (`?changed_from=&wait=`) one user may have waiting at once in one web process; 429 past it.
+LONG_POLLS_PER_USER = env.int("LONG_POLLS_PER_USER", default=20)
 
 # Localization (workers.localize_target): the ground a model reference covers (the window around the drone's GPS,
 # unless the model version's config names its own `data.reference_extent_m`), time limit and retries.

@@ -27,10 +27,11 @@ CSRF_COOKIE_SECURE = True
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 X_FRAME_OPTIONS = "DENY"
 
-# Static files: gunicorn serves them through whitenoise, from STATIC_ROOT (collectstatic at the web container's
-# start), with hashed names cached forever and gzip copies. Media stays where base's STORAGES puts it.
+# Static files: gunicorn serves them through whitenoise (as an async-capable middleware: core/async_middleware.py),
+# from STATIC_ROOT (collectstatic at the web container's start), with hashed names cached forever and gzip copies.
+# Media stays where base's STORAGES puts it.
 MIDDLEWARE = [*MIDDLEWARE]
 MIDDLEWARE.insert(
-    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "whitenoise.middleware.WhiteNoiseMiddleware"
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "core.async_middleware.StaticFilesMiddleware"
 )
 STORAGES["staticfiles"] = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}
