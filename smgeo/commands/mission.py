@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+from smgeo.commands.synth import add_look_arguments, look_options
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="folder for the basemap(s), drone photos and mission.json")
@@ -24,6 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--gsd-m", type=float, default=0.3, help="metres per basemap pixel (default: 0.3)")
     parser.add_argument("--overwrite", action="store_true", help="replace a mission already in OUT")
+    add_look_arguments(parser.add_argument_group("the scenes' look (e.g. a domain other than a model's training data)"))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,8 +39,15 @@ def run(args: argparse.Namespace) -> int:
     if (out / "mission.json").exists() and not args.overwrite:
         print(f"smgeo mission: error: {out} already holds a mission (use --overwrite to replace it)", file=sys.stderr)
         return 2
+    try:
+        options = look_options(args)
+    except ValueError as error:
+        print(f"smgeo mission: error: {error}", file=sys.stderr)
+        return 2
     start = time.perf_counter()
-    manifest = write_mission(out, scenes=args.scenes, seed=args.seed, split=args.split, gsd_m=args.gsd_m)
+    manifest = write_mission(
+        out, scenes=args.scenes, seed=args.seed, split=args.split, gsd_m=args.gsd_m, options=options
+    )
     print(
         f"wrote {len(manifest['basemaps'])} basemap(s) and {len(manifest['drone_images'])} drone photo(s) to {out} "
         f"in {time.perf_counter() - start:.1f} s (clicks and true boxes in {out / 'mission.json'})"

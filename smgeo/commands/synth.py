@@ -22,6 +22,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="same seed and options -> same bytes (default: 0)")
     for split, count in DEFAULT_SCENES.items():
         parser.add_argument(f"--scenes-{split}", type=int, default=count, help=f"{split} scenes (default: {count})")
+    add_look_arguments(parser)
+    parser.add_argument("--satellite-size", type=int, help="satellite image side, pixels (1024)")
+    parser.add_argument("--query-size", type=int, help="drone query side, pixels (256)")
+    parser.add_argument("--image-format", choices=("jpg", "png"), help="image files (jpg, quality 95)")
+    parser.add_argument("--workers", type=int, default=1, help="processes (default: 1); the output does not change")
+    parser.add_argument("--overwrite", action="store_true", help="replace a dataset already at OUT/NAME")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def add_look_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """The flags of the scenes' look, shared with `smgeo mission`: a difficulty preset and knobs that override it."""
     parser.add_argument(
         "--difficulty",
         choices=("easy", "default", "hard"),
@@ -41,15 +52,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--placement", type=float, help="0..0.5: how far from the query's centre the target may be (0.42)"
     )
-    parser.add_argument("--satellite-size", type=int, help="satellite image side, pixels (1024)")
-    parser.add_argument("--query-size", type=int, help="drone query side, pixels (256)")
-    parser.add_argument("--image-format", choices=("jpg", "png"), help="image files (jpg, quality 95)")
-    parser.add_argument("--workers", type=int, default=1, help="processes (default: 1); the output does not change")
-    parser.add_argument("--overwrite", action="store_true", help="replace a dataset already at OUT/NAME")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def _options(args: argparse.Namespace) -> SynthOptions:
+def look_options(args: argparse.Namespace, **more: object) -> SynthOptions:
+    """The generator's options from the look flags (add_look_arguments) and `more` fields; ValueError naming what
+    is wrong."""
     from smgeo.synth import synth_options  # imported here: `smgeo --help` stays fast
 
     base = synth_options(args.difficulty)
@@ -68,9 +75,13 @@ def _options(args: argparse.Namespace) -> SynthOptions:
         pitch_deg=pitch,
         photometric=args.photometric,
         placement=args.placement,
-        satellite_size=args.satellite_size,
-        query_size=args.query_size,
-        image_format=args.image_format,
+        **more,
+    )
+
+
+def _options(args: argparse.Namespace) -> SynthOptions:
+    return look_options(
+        args, satellite_size=args.satellite_size, query_size=args.query_size, image_format=args.image_format
     )
 
 

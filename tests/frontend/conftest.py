@@ -24,8 +24,10 @@ FLAGS = [
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "var" / "test-artifacts"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    """One browser per test module, closed at its end: while Playwright's sync API is open, the main thread has a
+    running event loop, and a later test calling an async view through Django's test client would fail on it."""
     from playwright.sync_api import sync_playwright
 
     if not shutil.which(CHROMIUM):

@@ -57,3 +57,42 @@ def test_it_refuses_to_overwrite_a_mission_unless_asked(written, capsys) -> None
     assert "already holds a mission" in capsys.readouterr().err
     assert main(["mission", "--out", str(folder), "--overwrite"]) == 0
     assert (folder / "mission.json").read_text() == text  # same seed, same mission
+
+
+def test_the_look_flags_shift_the_mission_s_domain(tmp_path) -> None:  # noqa: ANN001
+    folder = tmp_path / "shifted"
+    flags = [
+        "--difficulty",
+        "hard",
+        "--pitch-min",
+        "40",
+        "--pitch-max",
+        "65",
+        "--photometric",
+        "0.9",
+        "--targets-per-scene",
+        "6",
+    ]
+    assert main(["mission", "--out", str(folder), "--scenes", "1", "--seed", "3", *flags]) == 0
+    manifest = json.loads((folder / "mission.json").read_text())
+    assert manifest["options"]["pitch_deg"] == [40.0, 65.0] and manifest["options"]["photometric"] == 0.9
+    assert manifest["options"]["distractors"] == 6 and len(manifest["drone_images"]) == 6  # hard: 6 look-alikes
+    plain = tmp_path / "plain"
+    assert main(["mission", "--out", str(plain), "--scenes", "1", "--seed", "3"]) == 0
+    assert json.loads((plain / "mission.json").read_text())["options"]["pitch_deg"] != [40.0, 65.0]
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--photometric", "1.5"], "photometric must be in [0, 1]"),
+        (["--pitch-max", "80"], "pitch range must satisfy"),
+        (["--pitch-min", "50", "--pitch-max", "40"], "pitch range must satisfy"),
+        (["--targets-per-scene", "0"], "targets per scene must be >= 1"),
+    ],
+)
+def test_bad_look_flags_are_refused_by_name_and_write_nothing(tmp_path, capsys, flags, message) -> None:  # noqa: ANN001
+    folder = tmp_path / "bad"
+    assert main(["mission", "--out", str(folder), "--scenes", "1", *flags]) == 2
+    assert message in capsys.readouterr().err
+    assert not (folder / "mission.json").exists()
