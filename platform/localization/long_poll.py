@@ -75,6 +75,8 @@ async def _next_status(waiter: Waiter, known: str, deadline: float, notified: bo
         try:
             delivered = await asyncio.wait_for(waiter.changes.get(), timeout=min(remaining, every_s))
         except TimeoutError:
+            if notified and remaining <= every_s:  # the wait is over and PostgreSQL told of no change: no re-read
+                break
             delivered = None
         status = delivered if delivered is not None else await read(waiter.target_id, notified)
     return status
