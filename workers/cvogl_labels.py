@@ -3,9 +3,11 @@
 Each label becomes one pair:
 - query: the drone image resized to the model's query size (default 256 x 256), the click moved with it (pixel
   centres map to pixel centres, as smgeo's transforms do);
-- reference: a square window of the basemap holding the label box, side max(1024, 2.5 x the box's longer side)
-  basemap pixels, read as the model's frame by `missions.reference_window` (the very pixels localization hands
-  the model) and the box given in that frame. The window is not centred exactly on the box: it is shifted by up to
+- reference: a square window of the basemap holding the label box, as many basemap pixels as localization hands the
+  model (the ground the model's reference covers, `reference_extent_m` / the basemap's metres per pixel: the objects
+  keep the scale they are served at; 1024 px without a ground resolution), at least 2.5 x the box's longer side,
+  read as the model's frame by `missions.reference_window` (the very pixels localization hands the model) and the box
+  given in that frame. The window is not centred exactly on the box: it is shifted by up to
   a quarter of its side (deterministically, from the review id) so that a model trained on these pairs cannot learn
   "the object is in the middle"; the box always lies wholly inside.
 Images are written as PNG: a fine-tune trains on exactly the pixels the model is served. Pairs are split by drone
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from PIL import Image
 
 from smgeo.data.cvogl import FRAME_SIZE, SPLITS, CVOGLItem, write_images, write_split
+from workers.search import window_side_px
 
 if TYPE_CHECKING:
     from django.db.models.fields.files import FieldFile
@@ -64,13 +67,14 @@ def _shift(key: str) -> tuple[float, float]:
     return tuple(int.from_bytes(digest[i : i + 4], "big") / 0xFFFFFFFF * 2 - 1 for i in (0, 4))  # type: ignore[return-value]
 
 
-def label_square(box: list[float], width: int, height: int, key: str) -> list[float]:
+def label_square(box: list[float], width: int, height: int, key: str, side_px: float = FRAME_SIZE) -> list[float]:
     """[x1, y1, x2, y2] basemap pixels: the square window of a label (see the module docstring).
 
-    box: [x1, y1, x2, y2] basemap pixels; width/height: the basemap's size. The window stays inside the basemap
-    when the basemap is large enough, else it covers all of it and is padded."""
+    box: [x1, y1, x2, y2] basemap pixels; width/height: the basemap's size; side_px: the side localization's windows
+    have on this basemap. The window stays inside the basemap when the basemap is large enough, else it covers all of
+    it and is padded."""
     x1, y1, x2, y2 = box
-    side = max(FRAME_SIZE, math.ceil(CONTEXT * max(x2 - x1, y2 - y1)))
+    side = max(math.ceil(side_px), math.ceil(CONTEXT * max(x2 - x1, y2 - y1)))
     dx, dy = _shift(key)
     x0 = _inside(round((x1 + x2) / 2 + dx * MAX_SHIFT * side - side / 2), side, width)
     y0 = _inside(round((y1 + y2) / 2 + dy * MAX_SHIFT * side - side / 2), side, height)
@@ -104,9 +108,11 @@ def write_dataset(
     name: str,
     query_size: tuple[int, int],
     on_progress: Callable[[int, int], None],
+    extent_m: float | None = None,
 ) -> list[dict[str, Any]]:
     """Write one pair per label (a Review annotated with `label_box`, its target, drone image and basemap joined)
-    under root/name/ in CVOGL layout; returns the manifest entries, one per pair."""
+    under root/name/ in CVOGL layout; returns the manifest entries, one per pair. extent_m: the ground the model's
+    reference covers (reference_extent_m; None: the platform's LOCALIZE_REFERENCE_EXTENT_M)."""
     written: dict[str, list[CVOGLItem]] = {split: [] for split in SPLITS}
     entries, query, query_of = [], None, None
     labels = sorted(labels, key=lambda label: (label.target.drone_image_id, label.target_id))
@@ -116,7 +122,7 @@ def write_dataset(
         first = query_of != target.drone_image_id
         if first:
             query, query_of = read_query(target.drone_image.file, (query_size[1], query_size[0])), target.drone_image_id
-        item, entry = _pair(label, query, first)
+        item, entry = _pair(label, query, first, extent_m)
         written[entry["split"]] += write_images(root, name, entry["split"], [item])
         entries.append(entry)
         on_progress(done, len(labels))
@@ -125,25 +131,31 @@ def write_dataset(
     return entries
 
 
-def label_window(label: Review) -> ReferenceWindow:
-    """The reference window of one label (a Review annotated with `label_box`, its target and basemap joined)."""
+def label_window(label: Review, extent_m: float | None = None) -> ReferenceWindow:
+    """The reference window of one label (a Review annotated with `label_box`, its target and basemap joined), at the
+    scale localization serves the model (extent_m: see write_dataset)."""
+    from django.conf import settings
+
     from missions.reference_window import ReferenceWindow
 
     basemap = label.target.basemap
     if not basemap.cog_file or not basemap.width or not basemap.height:
         raise ExportError(f"basemap {basemap.name!r} has no COG yet (ingest status: {basemap.status})")
     box = [float(v) for v in label.label_box]
-    return ReferenceWindow.of_square(label_square(box, basemap.width, basemap.height, f"review:{label.id}"))
+    side = window_side_px(extent_m or settings.LOCALIZE_REFERENCE_EXTENT_M, basemap.gsd_m, FRAME_SIZE)
+    return ReferenceWindow.of_square(label_square(box, basemap.width, basemap.height, f"review:{label.id}", side))
 
 
-def _pair(label: Review, query: tuple[Image.Image, tuple[int, int]], first: bool) -> tuple[CVOGLItem, dict[str, Any]]:
+def _pair(
+    label: Review, query: tuple[Image.Image, tuple[int, int]], first: bool, extent_m: float | None
+) -> tuple[CVOGLItem, dict[str, Any]]:
     """The CVOGL item of one label (its query image only on the first pair of its drone image), and its manifest
     entry."""
     from missions.georef import Georef
 
     target, box = label.target, [float(v) for v in label.label_box]
     image, original_size = query
-    window = label_window(label)
+    window = label_window(label, extent_m)
     item = CVOGLItem(
         sample_id=target.id, query_file=f"drone_{target.drone_image_id}.png", query_image=image if first else None,
         satellite_file=f"target_{target.id}.png", satellite_image=window.read(target.basemap),

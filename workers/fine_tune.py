@@ -47,6 +47,7 @@ from workers.fine_tune_data import (
     write_fine_tune_dataset,
 )
 from workers.local_files import local_path
+from workers.search import reference_extent_m
 from workers.torchrun import TorchrunError, gpus_to_use, train_with_torchrun
 
 if TYPE_CHECKING:
@@ -322,8 +323,9 @@ def _write_dataset(
     reporter.phase(f"writing the dataset: {len(labels)} labels")
     query_size = query_size_of(config_to_dict(base))
     replay = replay_of(run)
+    extent_m = reference_extent_m(run.base_version.config, settings.LOCALIZE_REFERENCE_EXTENT_M)
     counts = write_fine_tune_dataset(
-        labels, splits, work / "data", name, query_size, reporter.dataset_progress, replay
+        labels, splits, work / "data", name, query_size, reporter.dataset_progress, replay, extent_m
     )  # fmt: skip
     reporter.note(
         f"dataset: {counts['train']} train / {counts['val']} val / {counts[HELD_OUT]} held-out pairs "

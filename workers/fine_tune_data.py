@@ -64,11 +64,13 @@ def write_fine_tune_dataset(
     query_size: tuple[int, int],
     on_progress: Callable[[int, int], None],
     replay: Replay | None = None,
+    extent_m: float | None = None,
 ) -> dict[str, int]:
-    """Write the labels under root/name/ in CVOGL layout (the export's pairs), then re-split them by drone image
-    as `splits` says, with `replay`'s share of base-data pairs added to train. Returns the pairs per split and the
-    replayed ones ("replay")."""
-    entries = write_dataset(labels, root, name, query_size, on_progress)
+    """Write the labels under root/name/ in CVOGL layout (the export's pairs, at the base model's reference extent
+    `extent_m`: the scale localization serves it), then re-split them by drone image as `splits` says, with
+    `replay`'s share of base-data pairs added to train. Returns the pairs per split and the replayed ones
+    ("replay")."""
+    entries = write_dataset(labels, root, name, query_size, on_progress, extent_m)
     image_of = {entry["sample_id"]: entry["drone_image_id"] for entry in entries}
     items: dict[str, list[CVOGLItem]] = {split: [] for split in SPLITS}
     for split in SPLITS:

@@ -24,7 +24,7 @@ from django.conf import settings
 
 from config.celery_app import app
 from smgeo.windows import sliding_squares
-from workers.search import SearchPlan, look_ahead_m, plan_search, window_side_px
+from workers.search import SearchPlan, look_ahead_m, plan_search, reference_extent_m, window_side_px
 
 if TYPE_CHECKING:
     from localization.models import Target
@@ -98,8 +98,8 @@ def search_plan(target: Target, version: ModelVersion) -> SearchPlan:
     basemap, drone = target.basemap, target.drone_image
     if not basemap.width or not basemap.height or not basemap.cog_file:
         raise LocalizeError(f"basemap {basemap.name!r} is not ready (ingest {basemap.status})")
-    extent_m = (version.config.get("data") or {}).get("reference_extent_m") or settings.LOCALIZE_REFERENCE_EXTENT_M
-    side = window_side_px(float(extent_m), basemap.gsd_m, DEFAULT_WINDOW_PX)
+    extent_m = reference_extent_m(version.config, settings.LOCALIZE_REFERENCE_EXTENT_M)
+    side = window_side_px(extent_m, basemap.gsd_m, DEFAULT_WINDOW_PX)
     gps_px, ahead_px = None, 0.0
     if drone.gps_lat is not None and drone.gps_lon is not None:
         xs, ys = Georef.of(basemap).to_pixels([drone.gps_lon], [drone.gps_lat])

@@ -22,6 +22,13 @@ class SearchPlan:
     side: float  # the side of each window handed to the model, basemap pixels
 
 
+def reference_extent_m(model_config: dict | None, default_m: float) -> float:
+    """The ground (metres) a model's reference covered in training: its config's `data.reference_extent_m`, else
+    `default_m` (the platform's LOCALIZE_REFERENCE_EXTENT_M)."""
+    value = ((model_config or {}).get("data") or {}).get("reference_extent_m")
+    return float(value) if value else float(default_m)
+
+
 def window_side_px(reference_extent_m: float, gsd_m: float | None, default_px: float) -> float:
     """How many basemap pixels cover the ground a model reference covered in training."""
     if not gsd_m or gsd_m <= 0 or not math.isfinite(gsd_m):

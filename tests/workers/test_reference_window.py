@@ -110,3 +110,32 @@ def test_a_window_maps_boxes_to_its_frame_and_back() -> None:
     )
     with pytest.raises(ValueError, match="square"):
         ReferenceWindow.of_square([0, 0, 100, 50])
+
+
+@pytest.mark.django_db
+def test_a_training_window_covers_the_ground_localization_hands_the_model(tmp_path) -> None:  # noqa: ANN001
+    """A label's window has the side localization's windows have on its basemap (the model's reference extent over
+    the basemap's metres per pixel): objects keep the scale they are served at, whatever the ground resolution."""
+    from django.conf import settings
+
+    from workers.search import reference_extent_m
+
+    setup = team_setup()
+    created = upload_basemap(client_for(setup.operator), setup.mission.id, _geotiff(tmp_path / "map.tif", "rgb8"))
+    basemap = ingested(created.json()["id"])
+    assert basemap.gsd_m, "the GeoTIFF's ground resolution"
+    extent_m = 700 * basemap.gsd_m  # a model whose reference covered 700 basemap pixels of this ground
+    version = make_model_version(setup.team, "v1", config={"data": {"reference_extent_m": extent_m}})
+    drone = make_drone_image(setup.mission, width=200, height=150, dots=[(50, 60)])
+    target, _, _ = labelled_target(
+        setup.mission, drone, basemap, version, setup.reviewer, decision="approve", box=[600, 500, 680, 560]
+    )
+    (label,) = reviewed_labels(mission_id=setup.mission.id)
+    served = localize_module.search_plan(target, version).side
+    assert served == pytest.approx(700)
+    window = label_window(label, reference_extent_m(version.config, settings.LOCALIZE_REFERENCE_EXTENT_M))
+    assert window.side == pytest.approx(served, abs=1)
+    x1, y1, x2, y2 = window.bounds
+    assert x1 <= 600 and y1 <= 500 and x2 >= 680 and y2 >= 560  # the box inside
+    default = label_window(label)  # the export: the platform's reference extent, but 2.5 x the box's side at least
+    assert default.side == pytest.approx(max(settings.LOCALIZE_REFERENCE_EXTENT_M / basemap.gsd_m, 2.5 * 80), abs=1)
