@@ -5,6 +5,7 @@ from django.urls import path
 
 from accounts.login_throttle import login_throttled
 from frontend import views
+from frontend.invitation_page import invitation_page
 
 LOGIN = "frontend/login.html"
 
@@ -15,4 +16,6 @@ urlpatterns = [
     path("missions/<int:mission_id>/", views.workspace_page, name="workspace-page"),
     path("missions/<int:mission_id>/review/", views.review_page, name="review-page"),
     path("console/", views.console_page, name="console-page"),
+    path("account/tokens/", views.tokens_page, name="tokens-page"),  # the user's own API tokens
+    path("invite/<str:key>/", invitation_page, name="invitation-page"),  # a one-time invitation link
 ]

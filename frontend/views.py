@@ -35,3 +35,8 @@ def review_page(request: HttpRequest, mission_id: int) -> HttpResponse:
 @login_required
 def console_page(request: HttpRequest) -> HttpResponse:
     return render(request, "frontend/console.html", {"page": "console"})
+
+
+@login_required
+def tokens_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "frontend/tokens.html", {"page": "tokens"})

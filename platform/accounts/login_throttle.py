@@ -3,7 +3,7 @@ every web process); after LOGIN_FAILURES_ALLOWED of them within LOGIN_FAILURE_WI
 and /admin/login/) answer 429 for that username from that address until the window has passed, whatever password
 is sent. The count and the lock use one key per username: its NFKC form, case-folded (`throttle_name`), so a
 fullwidth or upper-case spelling of a locked name is locked too. A successful log-in clears the count. The API has
-no password endpoint: tokens are made by an admin.
+no password endpoint: users make API tokens on their "API tokens" page while logged in (accounts/api_tokens.py).
 
 When the cache cannot be reached, log-ins are not throttled (and the failure is logged): an outage of Redis must
 not lock everyone out.

@@ -53,7 +53,8 @@ def _lock_members(team: Team) -> None:
 
 @transaction.atomic
 def membership_set(*, team: Team, username: str, role: str, by: AbstractBaseUser) -> Membership:
-    """Add a user to the team or change their role (team admins only)."""
+    """Add a user to the team or set their role, whichever is needed (team admins only): for seeding the demo team.
+    The API adds with `membership_add` and changes roles with `membership_role_change`."""
     _lock_members(team)
     require_role(by, team.id, Role.ADMIN, "manage members")
     if role not in Role.values:
@@ -67,6 +68,55 @@ def membership_set(*, team: Team, username: str, role: str, by: AbstractBaseUser
         membership.role = role
         membership.save(update_fields=["role"])
     return membership
+
+
+@transaction.atomic
+def membership_add(*, team: Team, username: str, role: str, by: AbstractBaseUser) -> Membership:
+    """Add an existing user to the team (team admins only). Someone already in the team is refused with 409: a role
+    changes only through `membership_role_change`, never as a side effect of adding."""
+    _lock_members(team)
+    require_role(by, team.id, Role.ADMIN, "manage members")
+    _check_role(role)
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise InvalidInput(
+            f"no user named {username!r}; to add someone without an account, invite them instead", field="username"
+        )
+    current = Membership.objects.filter(user=user, team=team).first()
+    if current is not None:
+        raise Conflict(
+            f"{user.username} is already {_a(current.role)} of this team; to change their role, pick it in the "
+            f"members list (PATCH /api/v1/teams/{team.id}/members/{current.id}/ with a role)",
+            field="username",
+            role=current.role,
+            membership=current.id,
+        )
+    return Membership.objects.create(user=user, team=team, role=role)
+
+
+@transaction.atomic
+def membership_role_change(*, team: Team, membership_id: int, role: str, by: AbstractBaseUser) -> Membership:
+    """Change a member's role (team admins only); the team keeps at least one admin."""
+    _lock_members(team)
+    require_role(by, team.id, Role.ADMIN, "manage members")
+    _check_role(role)
+    membership = Membership.objects.select_for_update().filter(team=team, id=membership_id).first()
+    if membership is None:
+        raise NotFound("no such member in this team")
+    if membership.role != role:
+        _keep_an_admin(team, membership, new_role=role)
+        membership.role = role
+        membership.save(update_fields=["role"])
+    return membership
+
+
+def _check_role(role: str) -> None:
+    if role not in Role.values:
+        raise InvalidInput(f"role must be one of {', '.join(Role.values)}", field="role")
+
+
+def _a(role: str) -> str:
+    return f"{'an' if role[0] in 'aeiou' else 'a'} {role}"
 
 
 @transaction.atomic

@@ -4,6 +4,7 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from accounts.api import MeView, TeamViewSet
+from accounts.token_api import ApiTokenDetailView, ApiTokenListView
 from exports import api as exports_api
 from localization import api as localization_api
 from localization.long_poll import with_long_polls
@@ -19,6 +20,8 @@ for module in (api_imagery, localization_api, registry_api, exports_api):
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="me"),
+    path("me/tokens/", ApiTokenListView.as_view(), name="api-tokens"),  # the user's own API tokens (accounts)
+    path("me/tokens/<int:token_id>/", ApiTokenDetailView.as_view(), name="api-token"),
     path("", include(with_long_polls(router.urls))),
 ]
 for module in (api_imagery, localization_api, registry_api, exports_api):

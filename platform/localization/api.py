@@ -19,8 +19,9 @@ from accounts.permissions import require_role
 from core.errors import Conflict, InvalidInput, NotFound
 from core.filters import IdFilter, IdFilterSet
 from core.ids import parse_id
-from localization import batch_services, review_services, selectors, services
+from localization import batch_services, delete_services, review_services, selectors, services
 from localization.models import Prediction, Review, Target, TargetStatus
+from localization.review_queue import QUEUE_STATUSES, review_queue_parse
 from localization.serializers import (
     PredictionBatchCreateSerializer,
     PredictionBatchSerializer,
@@ -147,6 +148,18 @@ class TargetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         )  # fmt: skip
         return self.detail_of(target, status=201 if created else 200)
 
+    @extend_schema(
+        responses={
+            204: OpenApiResponse(description="deleted"),
+            403: OpenApiResponse(description="only the target's creator can delete it"),
+            409: OpenApiResponse(description="the target was reviewed: a label stays"),
+        }
+    )
+    def destroy(self, request: Request, pk: str) -> Response:
+        """Delete a mis-click: its creator only, and only before anyone reviewed it (then 409 naming the review)."""
+        delete_services.target_delete(target_id=_target_id(pk), by=request.user)
+        return Response(status=204)
+
     @extend_schema(request=None, responses=TargetDetailSerializer)
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: str) -> Response:
@@ -157,24 +170,30 @@ class TargetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @extend_schema(
         parameters=[
             OpenApiParameter("mission", int, required=True),
-            OpenApiParameter("after", int, description="skip to the target after this one (wraps round)"),
-            OpenApiParameter(
-                "order",
-                str,
-                enum=list(selectors.REVIEW_ORDERS),
-                description="oldest first (default), or least_confident: the smallest confidence margin first",
-            ),  # fmt: skip
+            OpenApiParameter("after", int, description="the target after this one (wraps round): skip, or go on "
+                             "after a decision"),
+            OpenApiParameter("before", int, description="the target before this one (wraps round to the last)"),
+            OpenApiParameter("order", str, enum=list(selectors.REVIEW_ORDERS), description="oldest first (default); "
+                             "least_confident: the smallest confidence margin first; lowest_score: the lowest score "
+                             "first; photo: grouped by drone photo"),
+            OpenApiParameter("status", str, enum=[str(s) for s in QUEUE_STATUSES], description="predicted (default): "
+                             "waiting for review; or decided targets, to look through (and reopen) them"),
+            OpenApiParameter("drone_image", int, description="only the targets clicked in this drone photo"),
+            OpenApiParameter("score_min", float, description="only predictions scoring at least this (0 to 1)"),
+            OpenApiParameter("score_max", float, description="only predictions scoring at most this (0 to 1)"),
         ],
         responses={
-            200: TargetDetailSerializer,
+            200: OpenApiResponse(TargetDetailSerializer, "the target, plus `queue`: {count: the targets the queue "
+                                 "holds now, total: those of the same photo and score range answered by the model}"),
             204: OpenApiResponse(description="nothing left to review"),
             404: OpenApiResponse(description="no such mission among your teams"),
         },
-    )
+    )  # fmt: skip
     @action(detail=False, methods=["get"], url_path="next-review", filterset_class=None)
     def next_review(self, request: Request) -> Response:
         """The reviewer queue: the next predicted target of the mission you did not create (reviewers, admins), the
-        oldest first or the least confident first (`order`)."""
+        oldest first or in another `order`, optionally only one photo's, a score range's, or decided ones
+        (`status`); `after` / `before` step through it. The answer says how many the queue holds (`queue`)."""
         mission_id = parse_id(request.query_params.get("mission", ""))
         if mission_id is None:
             raise InvalidInput("give the mission to review: ?mission=<id>", field="mission")
@@ -182,16 +201,25 @@ class TargetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         if mission is None:
             raise NotFound("not found")
         require_role(request.user, mission.team_id, Role.REVIEWER, "use the review queue")
-        after = request.query_params.get("after", "")
-        if after and parse_id(after) is None:
-            raise InvalidInput("after must be a target id", field="after")
+        after, before = (_optional_id(request.query_params, name) for name in ("after", "before"))
+        if after is not None and before is not None:
+            raise InvalidInput("give after or before, not both", field="before")
+        queue = review_queue_parse(mission_id=mission.id, params=request.query_params)
         target = selectors.target_next_for_review(
-            user=request.user, mission_id=mission.id, after_id=parse_id(after),
-            order=request.query_params.get("order", "oldest"),
-        )  # fmt: skip
+            user=request.user, mission_id=mission.id, after_id=after, before_id=before, order=queue.order, queue=queue
+        )
         if target is None:
             return Response(status=204)
-        return Response(TargetDetailSerializer(target, context=self.get_serializer_context()).data)
+        data = TargetDetailSerializer(target, context=self.get_serializer_context()).data
+        return Response({**data, "queue": selectors.review_queue_counts(user=request.user, queue=queue)})
+
+
+def _optional_id(params: Any, name: str) -> int | None:
+    """`?<name>=<id>`, absent or empty: None; anything but an id: 400 naming it."""
+    raw = params.get(name, "")
+    if raw and parse_id(raw) is None:
+        raise InvalidInput(f"{name} must be a target id", field=name)
+    return parse_id(raw) if raw else None
 
 
 class PredictionViewSet(viewsets.ReadOnlyModelViewSet):

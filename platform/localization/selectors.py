@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Prefetch, Q, QuerySet, Value
-from django.db.models.functions import Coalesce
+from django.db.models import FloatField, Prefetch, Q, QuerySet, Value
+from django.db.models.functions import Cast, Coalesce
 
 from accounts.selectors import team_ids_for
 from core.errors import InvalidInput, NotFound
+from localization import review_queue
 from localization.models import Prediction, PredictionBatch, Review, Target, TargetStatus
+from localization.review_queue import ReviewQueue
+from missions.models import DroneImage
 from registry.models import ModelVersion
 
 TARGET_RELATED = ("created_by", "prediction__model_version", "last_review__reviewer")
@@ -41,41 +44,84 @@ def target_get(*, user: AbstractBaseUser, target_id: int, field: str | None = No
     return target
 
 
-REVIEW_ORDERS = ("oldest", "least_confident")
-NO_MARGIN = 2.0  # sorts after every real margin (they lie in [0, 1])
+REVIEW_ORDERS = review_queue.REVIEW_ORDERS
+NO_MARGIN = 2.0  # sorts after every real margin and score (they lie in [0, 1])
+# Each order's sort key (`rank`), then the oldest first within one rank.
+QUEUE_RANKS = {
+    "oldest": lambda: Value(0.0),
+    "least_confident": lambda: Coalesce("prediction__margin", Value(NO_MARGIN)),
+    "lowest_score": lambda: Coalesce("prediction__score", Value(NO_MARGIN)),
+    "photo": lambda: Cast("drone_image_id", FloatField()),
+}
+QUEUE_ORDER = ("rank", "created_at", "id")
+QUEUE_ORDER_REVERSED = ("-rank", "-created_at", "-id")
 
 
 def target_next_for_review(
-    *, user: AbstractBaseUser, mission_id: int, after_id: int | None = None, order: str = "oldest"
-) -> Target | None:
-    """The next predicted target of the mission that the user did not create (the reviewer queue): the oldest
-    first, or (`order="least_confident"`) the one whose prediction has the smallest confidence margin first. With
-    `after_id` (a skipped target), the next one after it in that order, wrapping round to the first."""
+    *, user: AbstractBaseUser, mission_id: int, after_id: int | None = None, order: str = "oldest",
+    before_id: int | None = None, queue: ReviewQueue | None = None,
+) -> Target | None:  # fmt: skip
+    """The next target of the reviewer queue (by default: the predicted targets of the mission that the user did
+    not create, the oldest first; `order` or `queue` choose another order and which targets it holds). With
+    `after_id` (the target just skipped or decided), the next one after it in that order, wrapping round to the
+    first; with `before_id`, the one before it, wrapping round to the last."""
     if order not in REVIEW_ORDERS:
         raise InvalidInput(f"order must be one of {', '.join(REVIEW_ORDERS)}", field="order")
-    candidates = targets_with_history(user).filter(mission_id=mission_id, status=TargetStatus.PREDICTED)
-    queue = candidates.exclude(created_by=user).annotate(
-        rank=Coalesce("prediction__margin", Value(NO_MARGIN)) if order == "least_confident" else Value(0.0)
+    queue = queue or ReviewQueue(mission_id=mission_id, order=order)
+    targets = review_queue_targets(user=user, queue=queue)
+    backwards = before_id is not None
+    from_id = before_id if backwards else after_id
+    position = _position(from_id, queue)
+    if backwards:
+        targets = targets.order_by(*QUEUE_ORDER_REVERSED)
+    if position is None:
+        return targets.first()
+    rank, created = position["rank"], position["created_at"]
+    side = "lt" if backwards else "gt"
+    beyond = (
+        Q(**{f"rank__{side}": rank})
+        | Q(rank=rank, **{f"created_at__{side}": created})
+        | Q(rank=rank, created_at=created, **{f"id__{side}": from_id})
     )
-    queue = queue.order_by("rank", "created_at", "id")
-    after = _position(after_id, order)
-    if after is None:
-        return queue.first()
-    rank, created = after["rank"], after["created_at"]
-    later = Q(rank__gt=rank) | Q(rank=rank, created_at__gt=created) | Q(rank=rank, created_at=created, id__gt=after_id)
-    return queue.filter(later).first() or queue.first()
+    return targets.filter(beyond).first() or targets.first()
 
 
-def _position(target_id: int | None, order: str) -> dict | None:
-    """Where a target stands (or stood, when decided meanwhile) in the queue's order."""
+def review_queue_targets(*, user: AbstractBaseUser, queue: ReviewQueue) -> QuerySet[Target]:
+    """The targets the queue holds, each with its `rank`, in the queue's order. A photo not of the mission: 400."""
+    targets = _queue_scope(user=user, queue=queue).filter(status=queue.status)
+    return targets.annotate(rank=QUEUE_RANKS[queue.order]()).order_by(*QUEUE_ORDER)
+
+
+def review_queue_counts(*, user: AbstractBaseUser, queue: ReviewQueue) -> dict[str, int]:
+    """`count`: the targets the queue holds now; `total`: those of the same photo and score range that the model
+    has answered (waiting for review or decided), so "count of total left" reads as the reviewers' progress."""
+    scope = _queue_scope(user=user, queue=queue)
+    return {
+        "count": scope.filter(status=queue.status).count(),
+        "total": scope.filter(status__in=review_queue.QUEUE_STATUSES).count(),
+    }
+
+
+def _queue_scope(*, user: AbstractBaseUser, queue: ReviewQueue) -> QuerySet[Target]:
+    """The mission's targets the user did not create, within the queue's photo and score range (any status)."""
+    targets = targets_with_history(user).filter(mission_id=queue.mission_id).exclude(created_by=user)
+    if queue.drone_image_id is not None:
+        if not DroneImage.objects.filter(id=queue.drone_image_id, mission_id=queue.mission_id).exists():
+            raise InvalidInput(f"no drone image {queue.drone_image_id} in this mission", field="drone_image")
+        targets = targets.filter(drone_image_id=queue.drone_image_id)
+    if queue.score_min is not None:
+        targets = targets.filter(prediction__score__gte=queue.score_min)
+    if queue.score_max is not None:
+        targets = targets.filter(prediction__score__lte=queue.score_max)
+    return targets
+
+
+def _position(target_id: int | None, queue: ReviewQueue) -> dict | None:
+    """Where a target of the mission stands (or stood, when decided meanwhile) in the queue's order."""
     if target_id is None:
         return None
-    target = Target.objects.filter(id=target_id).select_related("prediction").first()
-    if target is None:
-        return None
-    margin = target.prediction.margin if target.prediction is not None else None
-    rank = (NO_MARGIN if margin is None else margin) if order == "least_confident" else 0.0
-    return {"rank": rank, "created_at": target.created_at}
+    found = Target.objects.filter(id=target_id, mission_id=queue.mission_id)
+    return found.annotate(rank=QUEUE_RANKS[queue.order]()).values("rank", "created_at").first()
 
 
 # A long poll that sees a target move to one of these holds its answer up to SETTLE_S for the next change, so a

@@ -18,7 +18,7 @@ from PIL import Image, UnidentifiedImageError
 
 from accounts.models import Role
 from accounts.permissions import require_role
-from core.errors import InvalidInput, TooLarge
+from core.errors import Conflict, InvalidInput, TooLarge
 from missions.models import Mission
 from missions.selectors import missions_for
 
@@ -42,6 +42,8 @@ def mission_for_upload(user: AbstractBaseUser, mission_id: int | None, action: s
     if mission is None:
         raise InvalidInput(f"no such mission: {mission_id}", field="mission")
     require_role(user, mission.team_id, Role.OPERATOR, action)
+    if mission.status == Mission.Status.ARCHIVED:  # archived: reviews and exports go on, nothing new comes in
+        raise Conflict(f"mission {mission.name!r} is archived; unarchive it to {action}", field="mission")
     return mission
 
 

@@ -1,11 +1,14 @@
 """The whole journey in a real browser against a real worker running the demo model: an operator creates a mission,
 uploads a basemap and drone photos (progress, live ingest status), clicks objects and sees their boxes arrive
 without a reload; a reviewer approves and corrects them with the keyboard; an admin starts fine-tuning on those
-labels, watches its progress and cancels it. Screenshots land in the test artifacts."""
+labels, watches its progress and cancels it. On the way: the workspace names the active model, the address keeps the
+selected target across a reload, the queue counts what is left, and the reviewed labels leave as a CVOGL zip from
+the missions page. Screenshots land in the test artifacts."""
 
 from __future__ import annotations
 
 import re
+import zipfile
 
 import pytest
 from playwright.sync_api import expect
@@ -41,6 +44,7 @@ def test_operator_reviewer_admin_journey(live_server, page, celery_worker, tmp_p
     page.fill("#create-mission input[name=name]", "Harbour survey")
     page.click("#create-mission button[type=submit]")
     page.wait_for_url(re.compile(r"/missions/\d+/$"))
+    expect(page.locator("#active-model")).to_contain_text("demo")  # the model that will answer the clicks
     basemap = manifest["basemaps"][0]
     page.set_input_files("#upload-basemaps input[type=file]", str(folder / basemap["file"]))
     page.fill("#upload-basemaps input[name=bounds]", ",".join(str(v) for v in basemap["bounds"]))
@@ -62,7 +66,11 @@ def test_operator_reviewer_admin_journey(live_server, page, celery_worker, tmp_p
     for index in GOOD_PAIRS:
         entry = photos[index]
         assert box_iou(targets[entry["file"]].prediction.box, entry["box_px"]) > 0.5
-    page.click(f"#targets li[data-target='{targets[photos[0]['file']].id}']")
+    first = targets[photos[0]["file"]].id
+    page.click(f"#targets li[data-target='{first}']")
+    page.wait_for_url(re.compile(rf"[?&]target={first}\b"))
+    page.reload()  # the address holds the selection
+    page.locator(f"#targets li.selected[data-target='{first}']").wait_for()
     page.locator("#basemap-map img.heatmap").wait_for()
     expect(page.locator("#toasts .toast")).to_have_count(0, timeout=15_000)  # the "box found" notes have faded
     screenshot(page, "journey-1-workspace")
@@ -72,6 +80,7 @@ def test_operator_reviewer_admin_journey(live_server, page, celery_worker, tmp_p
     log_in(page, base, setup.reviewer.username)
     mission_id = targets[photos[0]["file"]].mission_id
     page.goto(f"{base}/missions/{mission_id}/review/")
+    expect(page.locator("#queue-count")).to_have_text(f"{len(photos)} of {len(photos)} left")
     decided: list[str] = []
     for key in ("a", "2", "u", "a", "a", "a"):
         page.locator("#basemap-map .leaflet-edit-move").wait_for()
@@ -86,6 +95,7 @@ def test_operator_reviewer_admin_journey(live_server, page, celery_worker, tmp_p
     statuses = sorted(Target.objects.values_list("status", flat=True))
     assert statuses == ["approved"] * len(photos)
     screenshot(page, "journey-2-review")
+    download_labels(page, base, mission_id, len(photos))
     log_out(page)
 
     # --- admin: fine-tune on those labels, watch it, cancel it
@@ -95,6 +105,20 @@ def test_operator_reviewer_admin_journey(live_server, page, celery_worker, tmp_p
     run = TrainingRun.objects.get()
     assert run.status == "cancelled" and len(run.dataset_label_ids) == len(photos)
     screenshot(page, "journey-3-console")
+
+
+def download_labels(page, base: str, mission_id: int, count: int) -> None:  # noqa: ANN001
+    """From the missions page: the CVOGL zip of the reviewed labels, made by the worker, then downloaded."""
+    page.goto(f"{base}/")
+    row = page.locator(f"#missions tr[data-mission='{mission_id}']")
+    row.locator("button.export-cvogl").click()
+    link = row.locator("a.export-download")
+    link.wait_for(timeout=120_000)
+    assert f"{count} pairs" in link.inner_text()
+    with page.expect_download() as download:
+        link.click()
+    names = zipfile.ZipFile(download.value.path()).namelist()
+    assert sum(bool(re.search(r"(^|/)query/[^/]+$", name)) for name in names) == count, names
 
 
 def start_and_cancel_fine_tune(page) -> None:  # noqa: ANN001

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from localization.models import Review, Target
+from localization.models import Prediction, Review, Target
 from localization.review_services import review_create
 from tests.frontend.conftest import log_in, screenshot
 from tests.frontend.pages import predict, settled_centre, synthetic_mission
@@ -128,3 +128,150 @@ def test_a_decision_someone_else_made_first_is_explained(live_server, page, miss
     assert target.status == "approved" and target.reviews.count() == 1
     page.click("#next-after-conflict")
     page.locator("#queue-empty").wait_for()
+
+
+def toast(page, words: str):  # noqa: ANN001, ANN201
+    return page.locator(".toast", has_text=words)
+
+
+def test_the_queue_keeps_its_place_counts_what_is_left_and_steps_with_j_and_k(live_server, page, mission) -> None:  # noqa: ANN001
+    first, second, third = predicted_targets(mission, 3)
+    open_queue(page, live_server, mission)
+    shown(page, first)
+    expect(page.locator("#queue-count")).to_have_text("3 of 3 left")
+    page.keyboard.press("n")  # skip the first
+    shown(page, second)
+    page.keyboard.press("a")
+    shown(page, third)  # the one after the decided target: the skipped one does not come straight back
+    expect(page.locator("#queue-count")).to_have_text("2 of 3 left")
+    page.keyboard.press("k")  # back: the approved one has left the queue, so the skipped one
+    shown(page, first)
+    page.keyboard.press("k")  # ... and round to the last
+    shown(page, third)
+    page.keyboard.press("j")
+    shown(page, first)
+    page.keyboard.press("j")
+    shown(page, third)
+    page.keyboard.press("r")
+    shown(page, first)  # the queue wrapped round: now the skipped one comes back
+    expect(page.locator("#queue-count")).to_have_text("1 of 3 left")
+
+
+def test_keys_work_from_a_checkbox_not_while_typing_and_c_before_a_drag_says_why(live_server, page, mission) -> None:  # noqa: ANN001
+    first, second = predicted_targets(mission, 2)
+    open_queue(page, live_server, mission)
+    shown(page, first)
+    page.click("#show-heatmap")  # the checkbox keeps the focus
+    assert page.evaluate("document.activeElement.id") == "show-heatmap"
+    page.keyboard.press("n")
+    shown(page, second)
+    page.focus("#review-score-min")  # typing in a text field is typing, not a decision
+    page.keyboard.press("a")
+    page.keyboard.press("r")
+    shown(page, second)
+    assert not Review.objects.exists()
+    page.click("#current")  # out of the field
+    page.keyboard.press("c")  # no box dragged yet
+    expect(toast(page, "Drag the box or its corners first")).to_be_visible()
+    assert not Review.objects.exists()
+
+
+def test_question_mark_lists_the_keys_and_nothing_is_decided_while_they_are_shown(live_server, page, mission) -> None:  # noqa: ANN001
+    (target,) = predicted_targets(mission, 1)
+    open_queue(page, live_server, mission)
+    shown(page, target)
+    page.keyboard.press("?")
+    sheet = page.locator("#keys-help")
+    expect(sheet).to_be_visible()
+    expect(sheet).to_contain_text("previous target in the queue")
+    expect(sheet.locator("kbd", has_text="J")).to_be_visible()
+    page.keyboard.press("a")
+    page.keyboard.press("Escape")
+    expect(sheet).to_be_hidden()
+    target.refresh_from_db()
+    assert target.status == "predicted"
+    page.click("#keys-help-open")
+    expect(sheet).to_be_visible()
+    page.click("#keys-help-close")
+    expect(sheet).to_be_hidden()
+
+
+def test_a_decided_target_opens_read_only_and_can_be_reopened(live_server, page, mission) -> None:  # noqa: ANN001
+    decided, waiting = predicted_targets(mission, 2)
+    review_create(by=mission.setup.admin, target_id=decided.id, decision="reject")
+    log_in(page, live_server.url, mission.setup.reviewer.username)
+    page.goto(f"{live_server.url}/missions/{mission.setup.mission.id}/review/?target={decided.id}")
+    page.locator(f"#current-target[data-target='{decided.id}']").wait_for()
+    expect(page.locator("#read-only")).to_contain_text(f"Already rejected by {mission.setup.admin.username}")
+    expect(page.locator("#approve")).to_be_disabled()
+    page.keyboard.press("a")
+    expect(toast(page, "reopen it first")).to_be_visible()
+    page.click("#reopen")
+    shown(page, decided)  # now editable: the box can be dragged
+    expect(page.locator("#read-only")).to_be_hidden()
+    expect(page.locator("#approve")).to_be_enabled()
+    page.keyboard.press("a")
+    shown(page, waiting)
+    decided.refresh_from_db()
+    assert [r.decision for r in decided.reviews.order_by("id")] == ["reject", "reopen", "approve"]
+
+
+def test_the_decisions_of_the_session_and_undo_survive_a_reload(live_server, page, mission) -> None:  # noqa: ANN001
+    first, second = predicted_targets(mission, 2)
+    open_queue(page, live_server, mission)
+    shown(page, first)
+    page.keyboard.press("a")
+    shown(page, second)
+    page.reload()
+    shown(page, second)
+    expect(page.locator("#session li")).to_have_text([f"#{first.id} approved"])
+    page.keyboard.press("u")
+    shown(page, first)
+    first.refresh_from_db()
+    assert first.status == "predicted"
+    expect(page.locator("#session li")).to_have_text([f"#{first.id} approved · undone"])
+    expect(page.locator("#undo")).to_be_disabled()
+
+
+def test_a_long_review_history_shows_the_latest_five_with_a_toggle(live_server, page, mission) -> None:  # noqa: ANN001
+    (target,) = predicted_targets(mission, 1)
+    for decision in ("approve", "reopen") * 4:
+        review_create(by=mission.setup.admin, target_id=target.id, decision=decision)
+    open_queue(page, live_server, mission)
+    shown(page, target)
+    expect(page.locator("#history li")).to_have_count(5)
+    expect(page.locator("#history li").first).to_contain_text("reopened")  # newest first
+    page.click("#history-toggle")
+    expect(page.locator("#history li")).to_have_count(8)
+    expect(page.locator("#history-toggle")).to_have_text("Show the latest 5")
+    page.click("#history-toggle")
+    expect(page.locator("#history li")).to_have_count(5)
+
+
+def test_the_queue_filters_by_photo_status_and_score_and_sorts_by_score(live_server, page, mission) -> None:  # noqa: ANN001
+    first, second, third = predicted_targets(mission, 3, gaps=(0.2,))
+    Prediction.objects.filter(pk=second.prediction_id).update(score=0.3)
+    review_create(by=mission.setup.admin, target_id=third.id, decision="approve")
+    open_queue(page, live_server, mission)
+    shown(page, first)
+    expect(page.locator("#queue-count")).to_have_text("2 of 3 left")
+    page.select_option("#review-order", "lowest_score")
+    shown(page, second)
+    page.select_option("#review-order", "oldest")
+    shown(page, first)
+    page.select_option("#review-photo", str(second.drone_image_id))
+    shown(page, second)
+    expect(page.locator("#queue-count")).to_have_text("1 of 1 left")
+    page.select_option("#review-photo", "")
+    page.fill("#review-score-min", "0.5")
+    page.keyboard.press("Enter")
+    shown(page, first)
+    page.keyboard.press("n")
+    shown(page, first)  # the low-scoring one is filtered out
+    page.select_option("#review-status", "approved")
+    page.locator(f"#current-target[data-target='{third.id}']").wait_for()
+    expect(page.locator("#read-only")).to_be_visible()
+    expect(page.locator("#queue-count")).to_have_text("1 approved of 2")
+    page.reload()  # the choices are remembered
+    page.locator(f"#current-target[data-target='{third.id}']").wait_for()
+    assert page.input_value("#review-status") == "approved" and page.input_value("#review-score-min") == "0.5"

@@ -37,6 +37,7 @@ from tests.platform.builders import (
     write_geotiff,
 )
 from tests.platform.factories import client_for, make_user, team_setup
+from tests.platform.people_fixtures import token_of, waiting_invitation
 
 pytestmark = pytest.mark.django_db
 
@@ -107,6 +108,8 @@ def build_world(tmp_path: Path) -> World:
         "export": export.id,
         "batch": batch.id,
         "membership": Membership.objects.get(user=s.operator).id,
+        "invitation": waiting_invitation(s.team).id,
+        "token": token_of(s.operator).id,  # the operator's own API token
         "tile_x": tile.x,
         "tile_y": tile.y,
     }
@@ -164,6 +167,24 @@ CASES = [
         lambda w: {"username": "newcomer", "role": "operator"},
     ),
     Case("DELETE", "/api/v1/teams/{team}/members/{membership}/", (U, FORBID, FORBID, NONE, MISSING)),
+    # people and API tokens: role changes, invitations, the user's own tokens
+    Case(
+        "PATCH",
+        "/api/v1/teams/{team}/members/{membership}/",
+        (U, FORBID, FORBID, OK, MISSING),
+        lambda w: {"role": "reviewer"},
+    ),
+    Case("GET", "/api/v1/teams/{team}/invitations/", (U, FORBID, FORBID, OK, MISSING)),
+    Case(
+        "POST",
+        "/api/v1/teams/{team}/invitations/",
+        (U, FORBID, FORBID, NEW, MISSING),
+        lambda w: {"username": "invitee", "role": "operator"},
+    ),
+    Case("DELETE", "/api/v1/teams/{team}/invitations/{invitation}/", (U, FORBID, FORBID, NONE, MISSING)),
+    Case("GET", "/api/v1/me/tokens/", LIST),
+    Case("POST", "/api/v1/me/tokens/", (U, NEW, NEW, NEW, NEW), lambda w: {"name": "a new script"}),
+    Case("DELETE", "/api/v1/me/tokens/{token}/", (U, NONE, MISSING, MISSING, MISSING)),  # one's own token only
     Case("GET", "/api/v1/missions/", LIST),
     Case("POST", "/api/v1/missions/", (U, NEW, NEW, NEW, BAD), lambda w: {"team": w.ids["team"], "name": "New"}),
     Case("GET", "/api/v1/missions/{mission}/", MEMBERS_READ),
@@ -194,6 +215,7 @@ CASES = [
     ),
     Case("GET", "/api/v1/targets/{target}/", MEMBERS_READ),
     Case("POST", "/api/v1/targets/{target}/retry/", (U, CONFLICT, CONFLICT, CONFLICT, MISSING)),
+    Case("DELETE", "/api/v1/targets/{target}/", (U, NONE, FORBID, FORBID, MISSING)),  # its creator, unreviewed
     Case("GET", "/api/v1/targets/next-review/?mission={mission}", (U, FORBID, OK, OK, MISSING)),
     Case("GET", "/api/v1/predictions/", LIST),
     Case("GET", "/api/v1/predictions/{prediction}/", MEMBERS_READ),
@@ -277,6 +299,8 @@ def _template(path: str) -> str:
     path = path.split("?")[0]
     replacements = {
         "/teams/{team}/members/{membership}/": "/teams/{id}/members/{membership_id}/",
+        "/teams/{team}/invitations/{invitation}/": "/teams/{id}/invitations/{invitation_id}/",
+        "/me/tokens/{token}/": "/me/tokens/{token_id}/",
         "/missions/{mission}/export.geojson": "/missions/{mission_id}/export.geojson",
         "/tiles/{basemap}/16/{tile_x}/{tile_y}.png": "/tiles/{basemap_id}/{z}/{x}/{y}.png",
     }

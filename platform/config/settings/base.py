@@ -160,6 +160,8 @@ CACHES = {
 # Log-in throttling: this many failed log-ins for a username from one address within the window answer 429.
 LOGIN_FAILURES_ALLOWED = env.int("LOGIN_FAILURES_ALLOWED", default=5)
 LOGIN_FAILURE_WINDOW_S = env.int("LOGIN_FAILURE_WINDOW_S", default=15 * 60)
+# How long an invitation link to join a team stays usable (it works once).
+INVITATION_TTL_S = env.int("INVITATION_TTL_S", default=3 * 24 * 3600)
 
 # Who may create a team (and so become its admin, who can add members and upload models): "staff" (default: site
 # staff, the /admin/ site's users) or "anyone" signed in.
@@ -197,7 +199,7 @@ HEALTHZ_WORKER_TIMEOUT_S = env.float("HEALTHZ_WORKER_TIMEOUT_S", default=1.0)
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",  # first: anonymous requests get 401, not 403
+        "accounts.authentication.ApiTokenAuthentication",  # first: anonymous requests get 401, not 403
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -3,10 +3,10 @@
 // back as an ApiError whose message is shown as it is.
 import { all, api } from "./api.js";
 import { METRICS, measuredOn, metricCell, sampleCount, selectRun, setBaseChoices, showRuns, stopRuns } from "./training.js";
+import { showMembers } from "./members.js";
 import { el, toast } from "./ui.js";
 
-const ROLES = ["operator", "reviewer", "admin"];
-const state = { me: null, team: null, versions: [], activations: [], members: [] };
+const state = { me: null, team: null, versions: [], activations: [] };
 
 const $ = (selector) => document.querySelector(selector);
 const isAdmin = () => state.team?.my_role === "admin";
@@ -49,7 +49,8 @@ async function chooseTeam(teamId, selectedRun = null) {
   $("#console").hidden = false;
   applyRole();
   const runs = showRuns(state.team, { admin: isAdmin(), selectedRun, onFinished: loadVersions });
-  await Promise.all([loadVersions(), runs, loadMembers()]);
+  const members = showMembers(state.team, state.me, { admin: isAdmin(), onSelfChanged: reloadMe });
+  await Promise.all([loadVersions(), runs, members]);
 }
 
 // My role may have changed (an admin who demoted or removed themselves): read /me/ again and re-draw all.
@@ -64,7 +65,7 @@ function applyRole() {
   $("#my-role").textContent = admin
     ? "you are an admin of this team"
     : `you are ${aRole(state.team.my_role)} here: you can look; only team admins can change models, runs and members`;
-  for (const [form, what] of [["#start-run", "start fine-tuning"], ["#add-member", "manage members"]]) {
+  for (const [form, what] of [["#start-run", "start fine-tuning"]]) {
     for (const control of $(form).elements) {
       control.disabled = !admin;
       control.title = admin ? "" : onlyAdmins(what);
@@ -217,76 +218,6 @@ function renderActivations() {
     `${a.model_version.name} — ${a.reason} by ${a.activated_by || "the system"}`)));
   if (!state.activations.length) list.replaceChildren(el("li", { class: "muted" }, "Never activated."));
 }
-
-// ------------------------------------------------------------------------------------------- members
-async function loadMembers() {
-  const team = state.team.id;
-  const members = await api(`teams/${team}/members/`);
-  if (state.team.id !== team) return;
-  state.members = members;
-  renderMembers();
-}
-
-function renderMembers() {
-  const you = el("span", { class: "muted" }, " (you)");
-  $("#members tbody").replaceChildren(...state.members.map((member) =>
-    el("tr", { dataset: { member: member.id, username: member.username } },
-      el("td", {}, member.username, member.username === state.me.username ? you : null),
-      el("td", {}, isAdmin() ? roleSelect(member) : member.role),
-      el("td", { class: "small" }, when(member.created_at)),
-      el("td", {}, isAdmin()
-        ? el("button", { type: "button", class: "remove danger", onclick: () => removeMember(member) }, "Remove")
-        : null),
-    )));
-}
-
-function roleSelect(member) {
-  const options = ROLES.map((role) => el("option", { value: role, selected: role === member.role }, role));
-  const select = el("select", { class: "role", "aria-label": `role of ${member.username}` }, options);
-  select.addEventListener("change", () => setRole(member, select));
-  return select;
-}
-
-async function setRole(member, select) {
-  try {
-    const updated = await api(`teams/${state.team.id}/members/`, {
-      method: "POST", body: { username: member.username, role: select.value },
-    });
-    toast(`${updated.username} is now ${updated.role}`, "success");
-    member.role = updated.role;
-    if (member.username === state.me.username) await reloadMe();
-  } catch (error) {
-    select.value = member.role;
-    failed(error);
-  }
-}
-
-async function removeMember(member) {
-  if (!window.confirm(`Remove ${member.username} from ${state.team.name}?`)) return;
-  try {
-    await api(`teams/${state.team.id}/members/${member.id}/`, { method: "DELETE" });
-    toast(`${member.username} removed from ${state.team.name}`, "success");
-    if (member.username === state.me.username) await reloadMe();
-    else await loadMembers();
-  } catch (error) {
-    failed(error);
-  }
-}
-
-$("#add-member").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const form = new FormData(event.target);
-  try {
-    const added = await api(`teams/${state.team.id}/members/`, {
-      method: "POST", body: { username: form.get("username").trim(), role: form.get("role") },
-    });
-    toast(`${added.username} is ${aRole(added.role)} of ${state.team.name}`, "success");
-    event.target.reset();
-    await loadMembers();
-  } catch (error) {
-    failed(error);
-  }
-});
 
 $("#team-picker").addEventListener("change", (event) => chooseTeam(Number(event.target.value)).catch(failed));
 

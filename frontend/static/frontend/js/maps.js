@@ -6,10 +6,26 @@ import { el } from "./ui.js";
 // A tooltip's content as text: Leaflet renders a string tooltip as HTML, and names (a photo's file name) are users'.
 const text = (value) => el("span", {}, String(value));
 
-const BOX = { color: "#1f6feb", weight: 3, fill: false };
-const LABEL = { color: "#12b76a", weight: 3, fill: false };
+const BOX = { color: "#1f6feb", weight: 3, fill: false, className: "box-predicted" };
+const LABEL = { color: "#12b76a", weight: 3, fill: false, className: "box-reviewed" };
+// The model's box once a reviewer decided (corrected or rejected): kept for comparison, thin and dashed.
+const SECONDARY = { color: "#1f6feb", weight: 1.5, dashArray: "5 4", fill: false, className: "box-secondary" };
 const CANDIDATE = { color: "#7a5af8", weight: 2, dashArray: "6 5", fill: false };
 const WINDOW = { color: "#f79009", weight: 2, dashArray: "2 6", fillOpacity: 0.04 };
+const DRONE = { radius: 6, color: "#101828", fillColor: "#f79009", fillOpacity: 1 };
+const HEADING = { color: "#101828", weight: 2, dashArray: "4 4" };
+
+// Every colour and line style the basemap draws, for the legend (one source: the styles above).
+export const MAP_LEGEND = [
+  { key: "predicted", text: "predicted box (score in its tooltip)", line: BOX },
+  { key: "reviewed", text: "reviewed box (approved or corrected)", line: LABEL },
+  { key: "secondary", text: "the model's box after a review (thin, dashed)", line: SECONDARY },
+  { key: "candidates", text: "top-K candidates (numbered)", line: CANDIDATE },
+  { key: "window", text: "search window", line: WINDOW },
+  { key: "drone", text: "drone position (EXIF GPS)", dot: DRONE },
+  { key: "heading", text: "heading: where the camera looked", line: HEADING },
+  { key: "heatmap", text: "heatmap: warmer = more likely", heatmap: true },
+];
 
 // [west, south, east, north] -> Leaflet bounds
 export const lonlatBounds = ([w, s, e, n]) => L.latLngBounds([s, w], [n, e]);
@@ -17,14 +33,25 @@ export const lonlatBounds = ([w, s, e, n]) => L.latLngBounds([s, w], [n, e]);
 export const polygon = (geojson, style) => L.polygon(geojson.coordinates[0].map(([lon, lat]) => [lat, lon]), style);
 export const boundsToList = (b) => [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()];
 
-export function droneView(container) {
-  const map = L.map(container, { crs: L.CRS.Simple, minZoom: -6, maxZoom: 4, zoomSnap: 0.25, attributionControl: false });
+// `keyboard: false` leaves the arrow keys to the page (the workspace's crosshair) instead of Leaflet's panning.
+export function droneView(container, { keyboard = true } = {}) {
+  const map = L.map(container, { crs: L.CRS.Simple, minZoom: -6, maxZoom: 4, zoomSnap: 0.25, attributionControl: false, keyboard });
   const clicks = L.layerGroup().addTo(map);
+  const crosshairIcon = L.divIcon({ className: "", html: '<div class="crosshair"></div>' });
+  let crosshair = null;
   let overlay = null;
   let image = null;
   return {
     map,
     get image() { return image; },
+    // The keyboard's pointer on the photo, at pixel (x, y); null hides it.
+    showCrosshair(point) {
+      if (crosshair) crosshair.remove();
+      crosshair = null;
+      if (!point) return;
+      crosshair = L.marker([-point.y, point.x], { icon: crosshairIcon, keyboard: false, interactive: false }).addTo(map);
+      if (!map.getBounds().contains(crosshair.getLatLng())) map.panTo(crosshair.getLatLng());
+    },
     show(next) {
       if (image && image.id === next.id) return;
       image = next;
@@ -41,7 +68,7 @@ export function droneView(container) {
       clicks.clearLayers();
       for (const item of items) {
         const icon = L.divIcon({ className: "", html: `<div class="click-marker${item.selected ? " selected" : ""}"></div>` });
-        L.marker([-item.y, item.x], { icon, title: `target ${item.id}` })
+        L.marker([-item.y, item.x], { icon, title: `target ${item.id}`, keyboard: false })  // not in the Tab order
           .bindTooltip(text(`#${item.id} ${item.status}`), { direction: "top", offset: [0, -8], permanent: item.selected })
           .on("click", () => onPick && onPick(item.id))
           .addTo(clicks);
@@ -78,8 +105,10 @@ export function basemapView(container) {
     clear() {
       for (const group of Object.values(layers)) group.clearLayers();
     },
-    // The model's answer (and the reviewed label when there is one); returns the box layer.
-    showPrediction(prediction, { heatmap = true, candidates = true, label = null } = {}) {
+    // The model's answer (and the reviewed label when there is one); returns the main box layer. With `reviewed`
+    // (the review's final box) that box is the main one and the prediction is drawn thin and dashed beside it;
+    // with `rejected` only the thin dashed prediction is left.
+    showPrediction(prediction, { heatmap = true, candidates = true, label = null, reviewed = null, rejected = false } = {}) {
       for (const name of ["heatmap", "candidates", "box"]) layers[name].clearLayers();
       if (!prediction) return null;
       if (heatmap && prediction.heatmap_url && prediction.heatmap_bounds) {
@@ -94,6 +123,7 @@ export function basemapView(container) {
             .addTo(layers.candidates);
         });
       }
+      if (reviewed || rejected) return showReviewed(prediction, reviewed, layers.box);
       const box = polygon(prediction.box_geojson, BOX).bindTooltip(text(`score ${prediction.score.toFixed(2)}`));
       box.addTo(layers.box);
       if (label) polygon(label, LABEL).bindTooltip(text("reviewed label")).addTo(layers.box);
@@ -105,7 +135,7 @@ export function basemapView(container) {
       layers.drone.clearLayers();
       if (!image || !image.has_gps) return;
       const here = L.latLng(image.gps_lat, image.gps_lon);
-      L.circleMarker(here, { radius: 6, color: "#101828", fillColor: "#f79009", fillOpacity: 1 })
+      L.circleMarker(here, DRONE)
         .bindTooltip(text(`drone ${image.original_name} (EXIF GPS)`)).addTo(layers.drone);
       if (image.heading_deg === null || image.heading_deg === undefined) return;
       const height = image.rel_alt_m ?? 60;
@@ -117,7 +147,7 @@ export function basemapView(container) {
         image.gps_lat + (metres * Math.cos(heading)) / 111320,
         image.gps_lon + (metres * Math.sin(heading)) / (111320 * Math.cos((image.gps_lat * Math.PI) / 180)),
       );
-      L.polyline([here, lookAt], { color: "#101828", weight: 2, dashArray: "4 4" })
+      L.polyline([here, lookAt], HEADING)
         .bindTooltip(text(`heading ${Math.round(image.heading_deg)}°, pitch ${Math.round(pitch)}°`)).addTo(layers.drone);
       L.circleMarker(lookAt, { radius: 3, color: "#101828" }).bindTooltip(text("where the camera looked")).addTo(layers.drone);
     },
@@ -152,9 +182,24 @@ export function basemapView(container) {
         },
       };
     },
+    // The whole basemap in view.
+    fit() {
+      if (basemap) map.fitBounds(lonlatBounds(basemap.bounds));
+    },
     focus(geojson) {
       const bounds = polygon(geojson).getBounds();
       if (bounds.isValid()) map.fitBounds(bounds.pad(2.5), { maxZoom: (basemap?.max_zoom ?? 18) + 1 });
     },
   };
+}
+
+// A reviewed target: the review's box first (green), the model's own box thin and dashed (left out when the
+// reviewer approved it as it was). Returns the main layer (the dashed one when the prediction was rejected).
+function showReviewed(prediction, reviewed, group) {
+  const same = reviewed && JSON.stringify(reviewed.coordinates) === JSON.stringify(prediction.box_geojson.coordinates);
+  const verdict = reviewed ? "before the correction" : "rejected";
+  const secondary = same ? null
+    : polygon(prediction.box_geojson, SECONDARY).bindTooltip(text(`predicted box, ${verdict} (score ${prediction.score.toFixed(2)})`)).addTo(group);
+  if (!reviewed) return secondary;
+  return polygon(reviewed, LABEL).bindTooltip(text("reviewed box")).addTo(group);
 }

@@ -1,29 +1,32 @@
-// The mission list with target counts per status, and the form that creates a mission.
+// The mission list (active missions; archived ones with "Show archived"), each with its exports and archive
+// button, and the form that creates a mission.
 import { all, api } from "./api.js";
-import { badge, el, toast } from "./ui.js";
+import { CAN_EDIT, missionRow } from "./mission_rows.js";
+import { el, toast } from "./ui.js";
 
-const STATUSES = ["queued", "running", "predicted", "approved", "corrected", "rejected", "failed"];
-const CAN_EDIT = new Set(["operator", "reviewer", "admin"]);
+const showArchived = document.getElementById("show-archived");
+
+// The newest export job of each mission: { missionId: job }.
+function latestExports(jobs) {
+  const latest = {};
+  for (const job of jobs) if (!latest[job.mission] || job.id > latest[job.mission].id) latest[job.mission] = job;
+  return latest;
+}
 
 async function render() {
-  const [me, missions] = await Promise.all([api("me/"), all("missions/")]);
+  const query = showArchived.checked ? "missions/" : "missions/?status=active";
+  const [me, missions, jobs] = await Promise.all([api("me/"), all(query), all("exports/")]);
   const teams = new Map(me.teams.map((team) => [team.id, team]));
+  const latest = latestExports(jobs);
   const body = document.querySelector("#missions tbody");
+  const onChange = () => render().catch((failure) => toast(failure.message, "error"));
   body.replaceChildren(
-    ...missions.map((mission) =>
-      el("tr", { dataset: { mission: mission.id } },
-        el("td", {}, el("a", { href: `/missions/${mission.id}/` }, mission.name),
-          mission.description ? el("div", { class: "muted small" }, mission.description) : null),
-        el("td", {}, teams.get(mission.team)?.name || ""),
-        el("td", {}, el("div", { class: "counts" },
-          el("span", { class: "muted" }, `${mission.counts.total || 0} in all`),
-          STATUSES.filter((s) => mission.counts[s]).map((s) => el("span", {}, badge(s), ` ${mission.counts[s]}`)))),
-        el("td", { class: "muted small" }, new Date(mission.created_at).toLocaleString()),
-        el("td", {}, el("a", { href: `/missions/${mission.id}/review/` }, "Review")),
-      ),
-    ),
+    ...missions.map((mission) => missionRow(mission, { team: teams.get(mission.team), latest: latest[mission.id], onChange })),
   );
-  if (!missions.length) body.replaceChildren(el("tr", {}, el("td", { colspan: 5, class: "muted" }, "No missions yet.")));
+  if (!missions.length) {
+    const words = showArchived.checked ? "No missions yet." : "No active missions. Tick “Show archived” to see archived ones.";
+    body.replaceChildren(el("tr", {}, el("td", { colspan: 6, class: "muted" }, words)));
+  }
   const select = document.querySelector("#create-mission select[name=team]");
   const editable = me.teams.filter((team) => CAN_EDIT.has(team.my_role));
   select.replaceChildren(...editable.map((team) => el("option", { value: team.id }, team.name)));
@@ -47,4 +50,5 @@ document.getElementById("create-mission").addEventListener("submit", async (even
   }
 });
 
+showArchived.addEventListener("change", () => render().catch((failure) => toast(failure.message, "error")));
 render().catch((failure) => toast(failure.message, "error"));

@@ -1,16 +1,28 @@
-// The mission workspace: click an object in the drone photo, see its box on the basemap as soon as the worker
-// answers (no reload), with the heatmap and the top-K candidates; the target list; uploads with progress.
-import { all, api, upload } from "./api.js";
+// The mission workspace: click an object in the drone photo (or place the keyboard's crosshair), see its box on
+// the basemap as soon as the worker answers (no reload), with the heatmap and the top-K candidates; the target
+// list; the team's active model; the selection kept in the address; uploads with progress (uploads.js).
+import { all, api } from "./api.js";
 import { basemapView, droneView } from "./maps.js";
-import { badge, el, poll, toast } from "./ui.js";
+import { basemapLabel, setupUploads } from "./uploads.js";
+import { el, poll, toast } from "./ui.js";
+import { setupCrosshair } from "./workspace_crosshair.js";
+import { setupKeys } from "./workspace_keys.js";
+import { renderLegend } from "./workspace_legend.js";
+import { listedTargets, renderTargetList } from "./workspace_list.js";
+import { loadActiveModel } from "./workspace_model.js";
+import { canDelete, mainBox, renderSelected, reviewedBox } from "./workspace_panel.js";
+import { onUrlChange, readUrl, writeUrl } from "./workspace_url.js";
 
 const PENDING = new Set(["queued", "running"]);
-const STATUSES = ["queued", "running", "predicted", "approved", "corrected", "rejected", "failed"];
-const missionId = Number(document.getElementById("workspace").dataset.mission);
+const workspace = document.getElementById("workspace");
+const missionId = Number(workspace.dataset.mission);
+const teamId = Number(workspace.dataset.team);
 const $ = (id) => document.getElementById(id);
 
-const state = { basemaps: [], images: [], targets: new Map(), selected: null, window: null, polling: false };
-const drone = droneView($("drone-map"));
+const state = {
+  basemaps: [], images: [], targets: new Map(), selected: null, window: null, polling: false, me: null, model: undefined,
+};
+const drone = droneView($("drone-map"), { keyboard: false });
 const base = basemapView($("basemap-map"));
 
 function newKey() {
@@ -19,18 +31,35 @@ function newKey() {
 
 // ---------------------------------------------------------------------------------------------- loading
 async function load() {
-  const [basemaps, images, targets] = await Promise.all([
+  const [basemaps, images, targets, team] = await Promise.all([
     all(`basemaps/?mission=${missionId}`), all(`drone-images/?mission=${missionId}`), all(`targets/?mission=${missionId}`),
+    loadActiveModel(teamId),
   ]);
+  state.me = team.me;
+  state.model = team.model;
   state.basemaps = basemaps;
   state.images = images.sort((a, b) => a.id - b.id);  // in the order they were taken/uploaded
   for (const target of targets) state.targets.set(target.id, target);
   renderBasemaps();
-  renderThumbs();
-  if (images.length) showImage(images[0]);
+  restore(readUrl());
   renderTargets();
   watchPending();
-  for (const basemap of basemaps.filter((b) => PENDING.has(b.status))) watchIngest(basemap.id, null);
+  for (const basemap of basemaps.filter((b) => PENDING.has(b.status))) uploads.watchIngest(basemap.id, null);
+}
+
+// The selection the address names (on load, and on Back / Forward); the first photo when it names none.
+function restore({ image, target }) {
+  if (target && state.targets.has(target)) return select(target, { remember: false });
+  state.selected = null;
+  base.showPrediction(null);
+  $("selected").hidden = true;
+  const shown = state.images.find((i) => i.id === image) || state.images[0];
+  if (shown) showImage(shown, { remember: false });
+  renderTargets();
+}
+
+function remember() {
+  writeUrl({ image: drone.image?.id, target: state.selected });
 }
 
 function readyBasemaps() {
@@ -41,7 +70,7 @@ function renderBasemaps() {
   const select = $("basemap-select");
   const ready = readyBasemaps();
   const current = base.basemap?.id;
-  select.replaceChildren(...ready.map((b) => el("option", { value: b.id, selected: b.id === current }, b.name)));
+  select.replaceChildren(...ready.map((b) => el("option", { value: b.id, selected: b.id === current }, basemapLabel(b))));
   if (!ready.length) select.append(el("option", { value: "" }, "no basemap ready yet"));
   if (ready.length && !ready.some((b) => b.id === current)) base.show(ready[0]);
 }
@@ -58,12 +87,22 @@ function renderThumbs() {
   );
 }
 
-function showImage(image) {
+function showImage(image, { remember: keep = true } = {}) {
+  const changed = drone.image?.id !== image.id;
   drone.show(image);
   $("drone-name").textContent = `${image.original_name}${image.has_gps ? "" : " (no GPS in EXIF)"}`;
   base.showDrone(image);
+  if (changed) crosshair.reset();
   renderThumbs();
   renderClicks();
+  if (keep) remember();
+}
+
+// ←/→: the previous / next photo (wraps round).
+function stepImage(by) {
+  if (!state.images.length) return;
+  const index = state.images.findIndex((i) => i.id === drone.image?.id);
+  showImage(state.images[(index + by + state.images.length) % state.images.length]);
 }
 
 function renderClicks() {
@@ -77,32 +116,25 @@ function renderClicks() {
 
 // ---------------------------------------------------------------------------------------------- targets
 function renderTargets() {
-  const filter = $("status-filter").value;
-  const targets = [...state.targets.values()].sort((a, b) => b.id - a.id);
-  const shown = targets.filter((t) => !filter || t.status === filter);
-  $("targets").replaceChildren(
-    ...shown.map((t) =>
-      el("li", { dataset: { target: t.id, status: t.status }, class: t.id === state.selected ? "selected" : "", onclick: () => select(t.id) },
-        el("span", {}, `#${t.id}`), badge(t.status),
-        el("span", { class: "muted small grow" }, t.label || ""),
-        t.prediction ? el("span", { class: "small" }, t.prediction.score.toFixed(2)) : null,
-      ),
-    ),
-  );
-  if (!shown.length) $("targets").append(el("li", { class: "muted" }, targets.length ? "No target with this status." : "No targets yet: click an object in the drone image."));
-  const counts = Object.fromEntries(STATUSES.map((s) => [s, targets.filter((t) => t.status === s).length]));
-  $("counts").replaceChildren(
-    el("span", { class: "muted" }, `${targets.length} targets`),
-    ...STATUSES.filter((s) => counts[s]).map((s) => el("span", { dataset: { count: s } }, badge(s), ` ${counts[s]}`)),
-  );
+  renderTargetList({ targets: state.targets, filter: $("status-filter").value, selected: state.selected, onSelect: select });
 }
 
-function select(id) {
-  state.selected = id;
+// J / K: the next / previous target of the list as shown (the first one when none is selected).
+function stepTarget(by) {
+  const listed = listedTargets(state.targets, $("status-filter").value);
+  if (!listed.length) return;
+  const index = listed.findIndex((t) => t.id === state.selected);
+  const next = index < 0 ? (by > 0 ? 0 : listed.length - 1) : Math.min(Math.max(index + by, 0), listed.length - 1);
+  select(listed[next].id);
+  $("targets").querySelector(`li[data-target="${listed[next].id}"]`)?.scrollIntoView({ block: "nearest" });
+}
+
+function select(id, { remember: keep = true } = {}) {
   const target = state.targets.get(id);
   if (!target) return;
+  state.selected = id;
   const image = state.images.find((i) => i.id === target.drone_image);
-  if (image && drone.image?.id !== image.id) showImage(image);
+  if (image && drone.image?.id !== image.id) showImage(image, { remember: false });
   const basemap = state.basemaps.find((b) => b.id === target.basemap);
   if (basemap?.ready) {
     base.show(basemap);
@@ -111,44 +143,25 @@ function select(id) {
   drawTarget(target, true);
   renderClicks();
   renderTargets();
-  renderSelected(target);
+  showSelected(target);
+  if (keep) remember();
 }
 
 function drawTarget(target, focus) {
-  const label = target.last_review && ["approved", "corrected"].includes(target.status) ? target.last_review.final_box_geojson : null;
-  base.showPrediction(target.prediction, { heatmap: $("show-heatmap").checked, candidates: $("show-candidates").checked, label });
-  if (focus && target.prediction) base.focus(target.prediction.box_geojson);
+  base.showPrediction(target.prediction, {
+    heatmap: $("show-heatmap").checked, candidates: $("show-candidates").checked,
+    reviewed: reviewedBox(target), rejected: target.status === "rejected",
+  });
+  if (focus) zoomToBox(target);
 }
 
-function centre(geojson) {
-  const ring = geojson.coordinates[0].slice(0, 4);
-  const lon = ring.reduce((s, p) => s + p[0], 0) / ring.length;
-  const lat = ring.reduce((s, p) => s + p[1], 0) / ring.length;
-  return `${lat.toFixed(6)}, ${lon.toFixed(6)}`;
+function zoomToBox(target = state.targets.get(state.selected)) {
+  const box = target && mainBox(target);
+  if (box) base.focus(box);
 }
 
-function renderSelected(target) {
-  const box = $("selected");
-  box.hidden = false;
-  const p = target.prediction;
-  const lines = [el("div", { class: "row" }, el("h3", { class: "grow" }, `Target #${target.id}`), badge(target.status))];
-  if (PENDING.has(target.status)) lines.push(el("p", { class: "muted" }, target.status === "queued" ? "Waiting for a worker…" : "The model is looking…"));
-  if (target.status === "failed") {
-    lines.push(el("p", { class: "error", id: "target-error" }, target.error || "failed"));
-    lines.push(el("button", { id: "retry", onclick: () => retry(target.id) }, "Retry"));
-  }
-  if (p) {
-    lines.push(el("table", { class: "small" },
-      el("tr", {}, el("th", {}, "score"), el("td", { id: "pred-score" }, p.score.toFixed(3))),
-      el("tr", {}, el("th", {}, "centre (lat, lon)"), el("td", {}, centre(p.box_geojson))),
-      el("tr", {}, el("th", {}, "model"), el("td", {}, p.model_version_name)),
-      el("tr", {}, el("th", {}, "search"), el("td", {}, `${p.search_mode}`)),
-      el("tr", {}, el("th", {}, "latency"), el("td", {}, `${Math.round(p.latency_ms)} ms`)),
-    ));
-  }
-  if (target.last_review) lines.push(el("p", { class: "small" }, `Last review: ${target.last_review.decision} by ${target.last_review.reviewer?.username || "?"}`));
-  if (target.status === "predicted") lines.push(el("a", { href: `/missions/${missionId}/review/?target=${target.id}` }, "Review it →"));
-  box.replaceChildren(...lines);
+function showSelected(target) {
+  renderSelected($("selected"), target, { missionId, me: state.me, retry, remove, zoom: () => zoomToBox() });
 }
 
 async function retry(id) {
@@ -160,14 +173,34 @@ async function retry(id) {
   }
 }
 
+// Delete a mis-click (its creator, before any review); the API's 403 / 409 reason is shown when refused.
+async function remove(id = state.selected) {
+  const target = state.targets.get(id);
+  if (!target) return;
+  if (!canDelete(target, state.me)) return toast(`Target #${id} cannot be deleted: only its creator can, before it is reviewed.`, "error");
+  if (!window.confirm(`Delete target #${id}? Its click and prediction are removed for good.`)) return;
+  try {
+    await api(`targets/${id}/`, { method: "DELETE" });
+  } catch (failure) {
+    return toast(failure.message, "error");
+  }
+  state.targets.delete(id);
+  if (state.selected === id) restore({ image: drone.image?.id, target: null });
+  renderTargets();
+  renderClicks();
+  remember();
+  toast(`Target #${id} deleted.`, "success", 3000);
+}
+
 function update(target) {
   const before = state.targets.get(target.id);
+  if (!before) return;  // deleted meanwhile
   state.targets.set(target.id, target);
-  if (before && PENDING.has(before.status) && target.status === "predicted") toast(`Target #${target.id}: box found (score ${target.prediction.score.toFixed(2)})`, "success", 3000);
-  if (before && PENDING.has(before.status) && target.status === "failed") toast(`Target #${target.id} failed: ${target.error}`, "error");
+  if (PENDING.has(before.status) && target.status === "predicted") toast(`Target #${target.id}: box found (score ${target.prediction.score.toFixed(2)})`, "success", 3000);
+  if (PENDING.has(before.status) && target.status === "failed") toast(`Target #${target.id} failed: ${target.error}`, "error");
   if (target.id === state.selected) {
-    drawTarget(target, before?.status !== target.status);
-    renderSelected(target);
+    drawTarget(target, before.status !== target.status);
+    showSelected(target);
   }
   renderTargets();
   renderClicks();
@@ -184,7 +217,7 @@ function watchPending() {
     const pending = [...state.targets.values()].filter((t) => PENDING.has(t.status));
     if (pending.length === 1) {  // one click in flight: long polls answer the moment the worker saves the box
       let [target] = pending;
-      while (PENDING.has(target.status) && countPending() === 1) {
+      while (PENDING.has(target.status) && countPending() === 1 && state.targets.has(target.id)) {
         target = await api(`targets/${target.id}/?changed_from=${target.status}&wait=3`);
         update(target);
       }
@@ -197,12 +230,15 @@ function watchPending() {
 }
 
 // ---------------------------------------------------------------------------------------------- clicking
-drone.map.on("click", async (event) => {
+// A click at drone-photo pixel (x, y), from the mouse or the keyboard's crosshair.
+async function place({ x, y }) {
   const image = drone.image;
   const basemap = base.basemap;
-  if (!image) return;
-  const { x, y } = drone.toPixel(event.latlng);
-  if (x < 0 || y < 0 || x >= image.width || y >= image.height) return;
+  if (!image || x < 0 || y < 0 || x >= image.width || y >= image.height) return;
+  if (!state.model) {
+    toast("This team has no active model: an admin activates one in Models & team. Clicks are off until then.", "error");
+    return;
+  }
   if (!basemap) {
     toast("Upload a basemap and wait for its ingest before clicking targets.", "error");
     return;
@@ -217,12 +253,32 @@ drone.map.on("click", async (event) => {
   } catch (failure) {
     toast(failure.message, "error");
   }
-});
+}
+
+const crosshair = setupCrosshair(drone, $("drone-map"), place);
+drone.map.on("click", (event) => place(drone.toPixel(event.latlng)));
+
+function toggle(id) {
+  $(id).checked = !$(id).checked;
+  $(id).dispatchEvent(new Event("change"));
+}
+
+setupKeys({
+  previousImage: () => stepImage(-1), nextImage: () => stepImage(1),
+  nextTarget: () => stepTarget(1), previousTarget: () => stepTarget(-1),
+  focusPhoto: () => crosshair.focus(), zoomToBox: () => zoomToBox(), fitBasemap: () => base.fit(),
+  toggleHeatmap: () => toggle("show-heatmap"), toggleCandidates: () => toggle("show-candidates"),
+  deleteTarget: () => remove(),
+}, { photo: $("drone-map"), photoKey: (event) => crosshair.key(event) });
+onUrlChange(restore);
+renderLegend($("map-legend"));
 
 $("basemap-select").addEventListener("change", (event) => {
   const basemap = state.basemaps.find((b) => b.id === Number(event.target.value));
   if (basemap) base.show(basemap);
 });
+$("fit-basemap").addEventListener("click", () => base.fit());
+$("show-shortcuts").addEventListener("click", () => $("shortcuts").showModal());
 $("status-filter").addEventListener("change", renderTargets);
 for (const id of ["show-heatmap", "show-candidates"]) {
   $(id).addEventListener("change", () => state.selected && drawTarget(state.targets.get(state.selected), false));
@@ -240,80 +296,6 @@ $("clear-window").addEventListener("click", () => {
 });
 
 // ---------------------------------------------------------------------------------------------- uploads
-function uploadRow(name) {
-  const bar = el("progress", { max: 1, value: 0 });
-  const status = el("span", { class: "small muted" }, "uploading…");
-  const row = el("li", { dataset: { upload: name } }, el("div", { class: "small" }, name), bar, status);
-  $("uploads").prepend(row);
-  return {
-    progress: (fraction) => { bar.value = fraction; },
-    say: (text, kind = "muted") => { status.textContent = text; status.className = `small ${kind}`; row.dataset.state = kind; },
-  };
-}
-
-function watchIngest(id, row) {
-  poll(async () => {
-    const basemap = await api(`basemaps/${id}/`);
-    const index = state.basemaps.findIndex((b) => b.id === id);
-    if (index >= 0) state.basemaps[index] = basemap;
-    else state.basemaps.unshift(basemap);
-    if (row) {
-      row.progress(basemap.progress ?? 0);
-      row.say(basemap.status === "failed" ? `ingest failed: ${basemap.error}` : `ingest ${basemap.status}${basemap.message ? `: ${basemap.message}` : ""}`,
-        basemap.status === "failed" ? "error" : basemap.status === "succeeded" ? "ok" : "muted");
-    }
-    if (basemap.status === "succeeded" || basemap.status === "failed") {
-      renderBasemaps();
-      return true;
-    }
-    return false;
-  }, 1000);
-}
-
-$("upload-basemaps").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const form = event.target;
-  const files = [...form.files.files];
-  if (!files.length) return toast("Choose one or more basemap files first.", "error");
-  for (const file of files) {
-    const row = uploadRow(file.name);
-    const data = new FormData();
-    data.append("mission", missionId);
-    data.append("file", file);
-    if (!/\.tiff?$/i.test(file.name) && form.bounds.value.trim()) data.append("bounds", form.bounds.value.trim());
-    try {
-      const basemap = await upload("basemaps/", data, row.progress);
-      row.say("uploaded; ingest queued");
-      state.basemaps.unshift(basemap);
-      watchIngest(basemap.id, row);
-    } catch (failure) {
-      row.say(failure.message, "error");
-    }
-  }
-  form.reset();
-});
-
-$("upload-drone").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const form = event.target;
-  const files = [...form.files.files];
-  if (!files.length) return toast("Choose one or more drone images first.", "error");
-  for (const file of files) {
-    const row = uploadRow(file.name);
-    const data = new FormData();
-    data.append("mission", missionId);
-    data.append("file", file);
-    try {
-      const image = await upload("drone-images/", data, row.progress);
-      row.progress(1);
-      row.say(image.has_gps ? "done · GPS from EXIF" : "done · no GPS in EXIF", "ok");
-      if (!state.images.some((i) => i.id === image.id)) state.images.push(image);
-      showImage(image);
-    } catch (failure) {
-      row.say(failure.message, "error");
-    }
-  }
-  form.reset();
-});
+const uploads = setupUploads({ missionId, state, renderBasemaps, showImage });
 
 load().catch((failure) => toast(failure.message, "error"));
