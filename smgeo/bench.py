@@ -175,10 +175,39 @@ def bench_model(
         "moe_layers": bench_moe_layers(model, one, device, runs),
         "model_with_dense_moe_latency_batch1": dense_latency,
         "model_dense_moe_over_sparse": dense_latency["median_s"] / latency["median_s"],
+        "reference_cache": bench_reference_cache(model, one, device, runs),
     }
     if extra_modes:
         result["cuda"] = bench_cuda_modes(model, one, many, device, runs, throughput_batch)
     return result
+
+
+def bench_reference_cache(model: SMGeo, inputs: tuple[torch.Tensor, ...], device: torch.device, runs: int) -> dict:
+    """A click's model time on a new reference window (its backbone features computed) against a repeat click on the
+    same window (the features the predictor cached handed back), timed alternately so both see the same machine."""
+    query, reference, click = inputs[:3]
+    with torch.no_grad():
+        features = model.encode_reference(reference)
+    first: list[float] = []
+    repeat: list[float] = []
+    for _ in range(3):  # warm-up
+        _localize(model, query, reference, click, None, device)
+        _localize(model, query, reference, click, features, device)
+    while len(first) < runs or (sum(first) + sum(repeat) < MIN_TIMED_S and len(first) < MAX_RUNS):
+        first.append(_localize(model, query, reference, click, None, device))
+        repeat.append(_localize(model, query, reference, click, features, device))
+    first_s, repeat_s = statistics.median(first), statistics.median(repeat)
+    return {"first_click_s": first_s, "repeat_click_s": repeat_s, "repeat_over_first": repeat_s / first_s,
+            "runs": len(first)}  # fmt: skip
+
+
+def _localize(model: SMGeo, query, reference, click, features, device: torch.device) -> float:  # noqa: ANN001
+    synchronize(device)
+    started = time.perf_counter()
+    with torch.no_grad():
+        model.localize(query, reference, click, reference_features=features)
+    synchronize(device)
+    return time.perf_counter() - started
 
 
 def bench_cuda_modes(
