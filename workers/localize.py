@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-WINDOWS_PER_BATCH = 4
+WINDOWS_PER_BATCH = 4  # windows through the model in one pass (of one target, or of several in a batch)
+TARGETS_PER_PASS = 8  # a batch re-prediction localizes this many targets together (cancel is seen between groups)
 DEFAULT_WINDOW_PX = 1024  # without a GSD: the CVOGL frame, in basemap pixels
 BATCH_PROGRESS_EVERY_S = 1.0
 
@@ -126,43 +127,96 @@ def reference_key(basemap: Any, window: Any) -> tuple:
 
 
 def localize(target: Target, version: ModelVersion) -> Localization:
-    """Localize one target's click with `version` (nothing is saved)."""
-    from missions.georef import Georef
-    from missions.reference_window import ReferenceWindow
+    """Localize one target's click with `version` (nothing is saved); LocalizeError naming what is wrong."""
+    result = localize_many([target], version)[0]
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+@dataclass
+class _Search:
+    """One target's search in progress: its plan, query and click, its windows, and the best answer so far."""
+
+    target: Target
+    plan: SearchPlan
+    query: Any
+    click: tuple[float, float]
+    windows: list[Any]
+    best: Any = None
+    best_window: Any = None
+    model_ms: float = 0.0
+    error: Exception | None = None
+
+
+def localize_many(targets: list[Target], version: ModelVersion) -> list[Localization | Exception]:
+    """Localize several targets with one version, their windows run through the model together, WINDOWS_PER_BATCH
+    at a time across targets (a batch re-prediction's targets share forward passes). One result per target, in
+    order: its Localization, or the exception that stopped it (the others go on)."""
     from workers.predictors import predictor_for
 
-    plan = search_plan(target, version)
     predictor = predictor_for(version)
-    query, click = read_query(target), (target.click_x, target.click_y)
+    searches: list[_Search | Exception] = []
+    for target in targets:
+        try:
+            searches.append(_search_of(target, version))
+        except Exception as exc:  # noqa: BLE001 - reported as this target's result
+            searches.append(exc)
+    pending = [(search, window) for search in searches if isinstance(search, _Search) for window in search.windows]
+    for start in range(0, len(pending), WINDOWS_PER_BATCH):
+        chunk = pending[start : start + WINDOWS_PER_BATCH]
+        try:
+            _run_windows(predictor, chunk)
+        except Exception as exc:  # noqa: BLE001 - every target of the pass ends with it (a single one re-raises it)
+            for search, _ in chunk:
+                search.error = search.error or exc
+    return [search if isinstance(search, Exception) else search.error or _result(search) for search in searches]
+
+
+def _search_of(target: Target, version: ModelVersion) -> _Search:
+    """A target's plan, query, click and windows; LocalizeError for a click outside its drone image."""
+    from missions.reference_window import ReferenceWindow
+
+    plan = search_plan(target, version)
+    query, click = read_query(target), (float(target.click_x), float(target.click_y))
+    if not (0 <= click[0] < query.width and 0 <= click[1] < query.height):
+        raise LocalizeError(f"click ({click[0]}, {click[1]}) is outside the {query.width}x{query.height} drone image")
     squares = (
         [plan.window]
         if plan.mode != "sliding"
         else sliding_squares(target.basemap.width, target.basemap.height, plan.side)
     )
-    windows = [ReferenceWindow.of_square(square) for square in squares]
-    best, best_window, model_ms = None, None, 0.0
-    for start in range(0, len(windows), WINDOWS_PER_BATCH):
-        chunk = windows[start : start + WINDOWS_PER_BATCH]
-        crops = [window.read(target.basemap) for window in chunk]
-        started = time.perf_counter()
-        try:
-            keys = [reference_key(target.basemap, window) for window in chunk]
-            predictions = predictor.predict_batch([(query, crop, click) for crop in crops], reference_keys=keys)
-        except ValueError as exc:  # e.g. a click outside the drone image
-            raise LocalizeError(str(exc)) from exc
-        model_ms += (time.perf_counter() - started) * 1000
-        for window, prediction in zip(chunk, predictions, strict=True):
-            if best is None or prediction.score > best.score:
-                best, best_window = prediction, window
-    georef = Georef.of(target.basemap)
+    return _Search(target, plan, query, click, [ReferenceWindow.of_square(square) for square in squares])
+
+
+def _run_windows(predictor: Any, chunk: list[tuple[_Search, Any]]) -> None:
+    """One forward pass over (search, window) pairs; each search keeps its best window and its share of the time."""
+    crops = [window.read(search.target.basemap) for search, window in chunk]
+    keys = [reference_key(search.target.basemap, window) for search, window in chunk]
+    started = time.perf_counter()
+    items = [(search.query, crop, search.click) for (search, _), crop in zip(chunk, crops, strict=True)]
+    predictions = predictor.predict_batch(items, reference_keys=keys)
+    share_ms = (time.perf_counter() - started) * 1000 / len(chunk)
+    for (search, window), prediction in zip(chunk, predictions, strict=True):
+        search.model_ms += share_ms
+        if search.best is None or prediction.score > search.best.score:
+            search.best, search.best_window = prediction, window
+
+
+def _result(search: _Search) -> Localization:
+    """The best window's answer mapped back to basemap pixels and lon/lat."""
+    from missions.georef import Georef
+
+    best, window, basemap = search.best, search.best_window, search.target.basemap
+    georef = Georef.of(basemap)
     candidates = []
     for candidate in best.candidates:  # boxes in the window's frame pixels
-        box = best_window.to_basemap(candidate["box"])
+        box = window.to_basemap(candidate["box"])
         candidates.append({"box": box, "box_geojson": georef.box_geojson(box), "score": float(candidate["score"])})
     return Localization(
         box=candidates[0]["box"], box_geojson=candidates[0]["box_geojson"], score=float(best.score),
-        candidates=candidates, heatmap_png=heatmap_png(best.heatmap), heatmap_window=best_window.bounds,
-        heatmap_bounds=georef.bounds_lonlat(best_window.bounds), plan=plan, latency_ms=model_ms,
+        candidates=candidates, heatmap_png=heatmap_png(best.heatmap), heatmap_window=window.bounds,
+        heatmap_bounds=georef.bounds_lonlat(window.bounds), plan=search.plan, latency_ms=search.model_ms,
     )  # fmt: skip
 
 
@@ -243,12 +297,12 @@ def failure_reason(exc: BaseException) -> str:
     time_limit=settings.BATCH_SOFT_TIME_LIMIT_S + 60,
 )
 def repredict_batch(self: Any, batch_id: int) -> dict[str, Any]:
-    """Re-predict the targets of a batch with its model version; progress as it goes; cancel between targets.
+    """Re-predict the targets of a batch with its model version, TARGETS_PER_PASS at a time through the model (their
+    windows batched: localize_many); progress as it goes; cancel between groups.
     The targets keep their status and current prediction: the batch's predictions sit beside them."""
     from core.jobs import job_claim, job_close, job_finish, job_progress
     from core.models import JobStatus
     from localization.models import PredictionBatch, Target
-    from localization.services import prediction_save
 
     batch = job_claim(PredictionBatch, batch_id, self.request.id or "", related=["model_version", "mission"])
     if batch is None:
@@ -261,18 +315,10 @@ def repredict_batch(self: Any, batch_id: int) -> dict[str, Any]:
     failures: list[str] = []
     last_report = 0.0
     try:
-        for number, target in enumerate(targets, start=1):
-            if target.id not in done_ids:
-                try:
-                    result = localize(target, batch.model_version)
-                    prediction_save(target_id=target.id, model_version=batch.model_version, batch=batch,
-                                    **result.as_prediction())  # fmt: skip
-                except SoftTimeLimitExceeded:
-                    raise
-                except Exception as exc:
-                    log.warning("batch %s: target %s failed: %s", batch_id, target.id, exc)
-                    failures.append(f"target {target.id}: {failure_reason(exc)}")
-            now = time.monotonic()
+        for start in range(0, len(targets), TARGETS_PER_PASS):
+            group = [target for target in targets[start : start + TARGETS_PER_PASS] if target.id not in done_ids]
+            failures += _predict_group(batch, group)
+            number, now = min(start + TARGETS_PER_PASS, len(targets)), time.monotonic()
             if number == len(targets) or now - last_report >= BATCH_PROGRESS_EVERY_S:
                 last_report = now
                 if job_progress(PredictionBatch, batch_id, number / len(targets), f"{number}/{len(targets)} targets"):
@@ -286,3 +332,23 @@ def repredict_batch(self: Any, batch_id: int) -> dict[str, Any]:
     predicted = len(targets) - len(failures)
     job_finish(batch, JobStatus.SUCCEEDED, f"{predicted} predicted, {len(failures)} failed", 1.0, extra=["error"])
     return {"batch": batch_id, "status": "succeeded", "predicted": predicted, "failed": len(failures)}
+
+
+def _predict_group(batch: Any, targets: list[Target]) -> list[str]:
+    """Localize a group of a batch's targets together and save each prediction; the failures, one line each."""
+    from localization.services import prediction_save
+
+    failures = []
+    results = localize_many(targets, batch.model_version) if targets else []
+    for target, result in zip(targets, results, strict=True):
+        try:
+            if isinstance(result, Exception):
+                raise result
+            prediction_save(target_id=target.id, model_version=batch.model_version, batch=batch,
+                            **result.as_prediction())  # fmt: skip
+        except SoftTimeLimitExceeded:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one target's failure is reported, the batch goes on
+            log.warning("batch %s: target %s failed: %s", batch.id, target.id, exc)
+            failures.append(f"target {target.id}: {failure_reason(exc)}")
+    return failures

@@ -22,7 +22,7 @@ from tests.conftest import RedisServer, WorkerProcess, use_broker, wait_until
 from tests.platform.builders import make_target
 from tests.platform.factories import client_for
 from tests.workers.synthetic_mission import box_iou, build_synthetic_mission, click, mission_files, target_of
-from workers.localize import localize
+from workers.localize import LocalizeError, localize, localize_many
 from workers.search import look_ahead_m, plan_search, square_inside
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -104,6 +104,23 @@ def test_each_search_mode_finds_the_object_and_maps_it_to_lon_lat(mission) -> No
     with Image.open(io.BytesIO(gps.heatmap_png)) as heatmap:
         assert heatmap.mode == "RGBA" and heatmap.width > 8
     assert gps.heatmap_bounds == pytest.approx(mission.basemap.bounds, abs=1e-9)  # the window is the whole basemap
+
+
+def test_targets_localized_together_get_the_answers_they_get_alone_and_fail_alone(mission) -> None:  # noqa: ANN001
+    """A batch re-prediction's targets share forward passes (their windows batched across targets): each gets the
+    box it gets on its own, and one that cannot be localized fails without the others."""
+    targets = [target_of(click(mission, index)) for index in range(len(mission.truth))]
+    targets.append(target_of(click(mission, 2, search_window=[150, 150, 1000, 1000])))  # a drawn window
+    bad = target_of(click(mission, 3))
+    Target.objects.filter(id=bad.id).update(click_x=5000)  # outside its photo (the API refuses it; old data may not)
+    bad.refresh_from_db()
+    together = localize_many([*targets[:2], bad, *targets[2:]], mission.version)
+    assert isinstance(together[2], LocalizeError) and "outside" in str(together[2])
+    del together[2]
+    for target, result in zip(targets, together, strict=True):
+        alone = localize(target, mission.version)
+        assert result.box == pytest.approx(alone.box, abs=0.5) and result.score == pytest.approx(alone.score, abs=1e-3)
+        assert result.plan == alone.plan and result.heatmap_window == alone.heatmap_window
 
 
 # ------------------------------------------------------------------------------------------- a real worker
