@@ -113,10 +113,12 @@ def summary(seeds: list[dict]) -> dict:
     curve = {order: {n: mean_std([s["curve"][order][n] for s in seeds]) for n in ns} for order in ORDERS}
     top = str(NS[-1])
     gains = {order: mean_std([s["curve"][order][top] - s["curve"][order]["0"] for s in seeds]) for order in ORDERS}
-    reaching = []
+    reaching: list[int] | str = "not measured: needs both orders"
     if {"oldest", "least_confident"} <= set(ORDERS):
         target = curve["oldest"][top]["mean"]
         reaching = [int(n) for n in ns[1:] if curve["least_confident"][n]["mean"] >= target]
+        if gains["oldest"]["mean"] <= gains["oldest"]["std"]:  # nothing gained: reaching it says nothing
+            reaching = f"vacuous: oldest first gained {gains['oldest']['mean']:+.3f} ± {gains['oldest']['std']:.3f}"
     lost = [p["run"]["forgetting"]["lost"] for s in seeds for o in ORDERS for p in s["points"][o].values()]
     lost = [value for value in lost if value is not None]
     return {
@@ -124,7 +126,9 @@ def summary(seeds: list[dict]) -> dict:
         "gain_at_top_n": gains,
         "goals": {
             f"gain at N={top} (goal >= 0.25)": {order: round(gains[order]["mean"], 3) for order in ORDERS},
-            f"labels least_confident needs to reach oldest's N={top} (goal <= 60)": reaching[0] if reaching else None,
+            f"labels least_confident needs to reach oldest's N={top} (goal <= 60)": (
+                reaching if isinstance(reaching, str) else reaching[0] if reaching else None
+            ),
             "monotone (each mean >= the previous minus its std)": {
                 order: all(
                     curve[order][b]["mean"] >= curve[order][a]["mean"] - curve[order][a]["std"]
