@@ -4,7 +4,7 @@ selectors."""
 from __future__ import annotations
 
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -47,7 +47,7 @@ class RoleChangeSerializer(serializers.Serializer):
 
 
 class InvitationSerializer(serializers.ModelSerializer):
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = Invitation
@@ -92,7 +92,10 @@ class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         team = self.get_object()
         return Response(MembershipSerializer(members_of(team), many=True).data)
 
-    @extend_schema(request=MembershipWriteSerializer, responses=MembershipSerializer)
+    @extend_schema(
+        request=MembershipWriteSerializer,
+        responses={200: MembershipSerializer, 409: OpenApiResponse(description="already a member: their role")},
+    )
     @members.mapping.post
     def add_member(self, request: Request, pk: str) -> Response:
         """Add an existing user with a role (team admins). Someone already in the team: 409 with their role."""
@@ -129,7 +132,13 @@ class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         require_role(request.user, team.id, Role.ADMIN, "see invitations")
         return Response(InvitationSerializer(invitations.pending_invitations(team), many=True).data)
 
-    @extend_schema(request=MembershipWriteSerializer, responses={201: NewInvitationSerializer})
+    @extend_schema(
+        request=MembershipWriteSerializer,
+        responses={
+            201: NewInvitationSerializer,
+            409: OpenApiResponse(description="the username has an account or an invitation waiting"),
+        },
+    )
     @invitations.mapping.post
     def invite(self, request: Request, pk: str) -> Response:
         """Invite a new person: a one-time link (shown once) where they set their password and join with the role."""

@@ -3,7 +3,7 @@ revoke. Thin views over accounts/api_tokens.py."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -38,7 +38,10 @@ class ApiTokenListView(APIView):
         """Your API tokens (never their keys)."""
         return Response(ApiTokenSerializer(tokens_of(request.user), many=True).data)
 
-    @extend_schema(request=ApiTokenNameSerializer, responses={201: NewApiTokenSerializer})
+    @extend_schema(
+        request=ApiTokenNameSerializer,
+        responses={201: NewApiTokenSerializer, 409: OpenApiResponse(description="a token of yours has that name")},
+    )
     def post(self, request: Request) -> Response:
         """Make a named token; its key is in this answer only."""
         body = ApiTokenNameSerializer(data=request.data)
