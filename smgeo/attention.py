@@ -86,13 +86,24 @@ class WindowAttention(nn.Module):
             key_mask = window_partition(valid, self.window)[0][..., 0] > 0
         k, v = self.attention.keys_values(windows)
         if global_tokens is not None:
-            # the global tokens are projected once per image, then shared by its windows (not once per window)
-            per_image = windows.shape[0] // batch
-            k_global, v_global = (
-                t.repeat_interleave(per_image, dim=0) for t in self.attention.keys_values(global_tokens)
+            k, v = (
+                with_global(w, g, batch) for w, g in zip((k, v), self.attention.keys_values(global_tokens), strict=True)
             )
-            k, v = torch.cat([k, k_global], dim=2), torch.cat([v, v_global], dim=2)
             if key_mask is not None:
                 key_mask = torch.cat([key_mask, key_mask.new_ones(windows.shape[0], global_tokens.shape[1])], dim=1)
         out = self.attention.attend(windows, k, v, key_mask)
         return window_merge(out, self.window, batch, padded_hw, hw).reshape(batch, -1, dim)
+
+
+def with_global(local: torch.Tensor, shared: torch.Tensor, batch: int) -> torch.Tensor:
+    """Each window's keys (or values) followed by its image's global ones: local (B * nW, heads, N, D) and shared
+    (B, heads, G, D) -> (B * nW, heads, N + G, D).
+
+    The global tokens are projected once per image (not once per window) and written straight into their place
+    beside every window's own: one write of the joined tensor, where a repeat then a concatenation wrote it twice.
+    """
+    windows, heads, n_local, head_dim = local.shape
+    joined = local.new_empty(batch, windows // batch, heads, n_local + shared.shape[2], head_dim)
+    joined[:, :, :, :n_local] = local.view(batch, windows // batch, heads, n_local, head_dim)
+    joined[:, :, :, n_local:] = shared[:, None]
+    return joined.view(windows, heads, -1, head_dim)

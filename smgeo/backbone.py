@@ -1,5 +1,11 @@
 """The shared Swin backbone: one timm model encodes both views (weights shared, any input size).
 
+timm leaves its Swin's fused attention off by default (`fused_attn` is "experimental" there); we switch it on:
+`scaled_dot_product_attention` with the position bias (and shift mask) as its float mask gives the same output
+(tested) in less time, on CPU as on CUDA. The features leave the backbone as (B, C, H, W) *views* of timm's
+channels-last memory, not copies: the encoder reads them back as (B, H * W, C) tokens without a copy, and the
+convolutions of the head take channels-last tensors as they are.
+
 `load_weights` reads local Swin weights in any usual layout (an official Microsoft checkpoint, a timm one, this
 backbone's own or a whole SMGeo model's, each maybe with DDP `module.` prefixes) and refuses any other model's.
 """
@@ -14,7 +20,7 @@ from typing import Any
 
 import timm
 import torch
-from timm.models.swin_transformer import checkpoint_filter_fn
+from timm.models.swin_transformer import WindowAttention, checkpoint_filter_fn
 from torch import nn
 
 from smgeo.config import BackboneConfig
@@ -68,12 +74,20 @@ class SwinBackbone(nn.Module):
         self.body = timm.create_model(
             name, pretrained=False, features_only=True, out_indices=(1, 2, 3), dynamic_img_size=True, **self.swin_args
         )
+        self.use_fused_attention(True)
         self.channels: list[int] = self.body.feature_info.channels()
         self.strides: list[int] = self.body.feature_info.reduction()
 
+    def use_fused_attention(self, fused: bool) -> None:
+        """Window attention through `scaled_dot_product_attention` (True) or timm's explicit softmax (False)."""
+        for module in self.body.modules():
+            if isinstance(module, WindowAttention):
+                module.fused_attn = fused
+
     def forward(self, images: torch.Tensor) -> list[torch.Tensor]:
-        """images: (B, 3, H, W) normalised RGB -> [(B, C_i, H / s_i, W / s_i) for s_i in 8, 16, 32]."""
-        return [feature.permute(0, 3, 1, 2).contiguous() for feature in self.body(images)]
+        """images: (B, 3, H, W) normalised RGB -> [(B, C_i, H / s_i, W / s_i) for s_i in 8, 16, 32], each a
+        channels-last view (strides of (B, H, W, C) memory)."""
+        return [feature.permute(0, 3, 1, 2) for feature in self.body(images)]
 
     def load_weights(self, path: str | Path) -> WeightsReport:
         """Load local Swin weights (never a hub download) or raise ValueError when the file is not this Swin's.

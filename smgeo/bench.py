@@ -7,6 +7,7 @@ clock read. FLOPs come from torch's own counter (`torch.utils.flop_counter`), co
 
 from __future__ import annotations
 
+import copy
 import platform
 import statistics
 import time
@@ -18,9 +19,11 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 from tqdm import tqdm
 
+from smgeo.backbone import SwinBackbone
 from smgeo.config import SMGeoConfig
 from smgeo.model import SMGeo, build_model
 from smgeo.moe import SparseMoE
+from smgeo.predictor import InferenceOptions, inference_context, prepare_model
 
 
 def synchronize(device: torch.device) -> None:
@@ -69,8 +72,18 @@ def model_inputs(config: SMGeoConfig, batch: int, device: torch.device) -> tuple
 
 
 def count_flops(model: torch.nn.Module, inputs: tuple[torch.Tensor, ...]) -> int:
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        model(*inputs)
+    """FLOPs of one forward. The Swin's attention is counted through its explicit matrix products: torch's counter
+    has no formula for the CPU's fused attention kernel, which would leave it out (the encoder's own fused attention
+    is left out, as it always was)."""
+    swins = [m for m in model.modules() if isinstance(m, SwinBackbone)]
+    for swin in swins:
+        swin.use_fused_attention(False)
+    try:
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            model(*inputs)
+    finally:
+        for swin in swins:
+            swin.use_fused_attention(True)
     return int(counter.get_total_flops())
 
 
@@ -140,7 +153,7 @@ def bench_model(
     extra_modes: bool = False,
 ) -> dict:
     """Latency at batch 1, throughput at `throughput_batch`, FLOPs per pair, FLOP/s against the GEMM, MoE
-    sparse vs dense; on CUDA (`extra_modes`) also bf16 autocast and torch.compile."""
+    sparse vs dense; on CUDA (`extra_modes`) also TF32, channels-last, bf16 autocast and torch.compile."""
     torch.manual_seed(0)
     model = build_model(config.model).to(device).eval()
     one = model_inputs(config, 1, device)
@@ -210,35 +223,44 @@ def _localize(model: SMGeo, query, reference, click, features, device: torch.dev
     return time.perf_counter() - started
 
 
+CUDA_MODES = {  # label: the predictor's options it measures (fp32 without TF32 is the main measurement)
+    "tf32": InferenceOptions(precision="fp32", tf32=True, channels_last=False),
+    "channels_last_tf32": InferenceOptions(precision="fp32", tf32=True, channels_last=True),
+    "bf16": InferenceOptions(precision="bf16", tf32=True, channels_last=False),
+    "bf16_channels_last": InferenceOptions(precision="bf16", tf32=True, channels_last=True),  # the predictor's default
+    "compile_fp32": InferenceOptions(precision="fp32", tf32=True, channels_last=True, compile=True),
+    "compile_bf16": InferenceOptions(precision="bf16", tf32=True, channels_last=True, compile=True),
+}
+
+
 def bench_cuda_modes(
     model: SMGeo, one: tuple, many: tuple, device: torch.device, runs: int, throughput_batch: int
 ) -> dict:
-    """bf16 autocast and torch.compile (fp32 and bf16), each at batch 1 and batched."""
+    """Each of CUDA_MODES (TF32, channels-last, bf16 autocast, torch.compile) at batch 1 and batched."""
     modes: dict[str, Any] = {}
-
-    def timed(m: torch.nn.Module, inputs: tuple, bf16: bool, label: str, warmup: int) -> dict:
-        def call() -> Any:
-            with torch.no_grad(), torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=bf16):
-                return m(*inputs)
-
-        return median_seconds(call, device, runs, warmup=warmup, label=label)
-
-    compiled = torch.compile(model, dynamic=False)
-    for label, m, bf16, warmup in (
-        ("bf16", model, True, 3),
-        ("compile_fp32", compiled, False, 5),
-        ("compile_bf16", compiled, True, 5),
-    ):
+    for label, options in CUDA_MODES.items():
         try:
-            one_t = timed(m, one, bf16, f"{label} batch 1", warmup)
-            many_t = timed(m, many, bf16, f"{label} batch {throughput_batch}", warmup)
-            modes[label] = {
-                "latency_batch1": one_t,
-                "throughput_pairs_per_s": throughput_batch / many_t["median_s"],
-            }
+            m = prepare_model(copy.deepcopy(model), options, device)
+            one_t = time_with_options(m, one, options, device, runs, f"{label} batch 1")
+            many_t = time_with_options(m, many, options, device, runs, f"{label} batch {throughput_batch}")
+            modes[label] = {"latency_batch1": one_t, "throughput_pairs_per_s": throughput_batch / many_t["median_s"]}
         except Exception as exc:  # report a mode that does not work here instead of losing the others
             modes[label] = {"error": f"{type(exc).__name__}: {exc}"[:500]}
     return modes
+
+
+def time_with_options(
+    model: torch.nn.Module, inputs: tuple, options: InferenceOptions, device: torch.device, runs: int, label: str
+) -> dict:
+    """median_seconds of `model` (from prepare_model) on `inputs`, as the predictor runs it with `options`."""
+    memory = torch.channels_last if options.channels_last and device.type == "cuda" else torch.contiguous_format
+    inputs = tuple(x.contiguous(memory_format=memory) if x.dim() == 4 else x for x in inputs)
+
+    def call() -> Any:
+        with inference_context(options, device):
+            return model(*inputs)
+
+    return median_seconds(call, device, runs, warmup=5 if options.compile else 3, label=label)
 
 
 def environment(device: torch.device) -> dict:

@@ -80,11 +80,21 @@ class ShardedSampler(Sampler[int]):
     """This rank's share of a seeded per-epoch permutation (padded so every rank gets as many indices).
 
     `set_epoch(epoch, skip)` starts the epoch after `skip` already-seen indices: how a resumed run continues
-    exactly where the checkpoint left off."""
+    exactly where the checkpoint left off. `with_epoch=True` yields `(epoch, index)` pairs: the sampler runs in the
+    main process, so this is how DataLoader workers that persist across epochs learn each epoch (its augmentation
+    seed), where a `set_epoch` on their copy of the dataset would never reach them."""
 
-    def __init__(self, length: int, rank: int = 0, world_size: int = 1, shuffle: bool = True, seed: int = 0) -> None:
+    def __init__(
+        self,
+        length: int,
+        rank: int = 0,
+        world_size: int = 1,
+        shuffle: bool = True,
+        seed: int = 0,
+        with_epoch: bool = False,
+    ) -> None:
         self.length, self.rank, self.world_size, self.shuffle, self.seed = length, rank, world_size, shuffle, seed
-        self.epoch, self.skip = 0, 0
+        self.epoch, self.skip, self.with_epoch = 0, 0, with_epoch
 
     def set_epoch(self, epoch: int, skip: int = 0) -> None:
         self.epoch, self.skip = epoch, skip
@@ -98,8 +108,9 @@ class ShardedSampler(Sampler[int]):
         padded = order + order[: (-len(order)) % self.world_size]
         return padded[self.rank :: self.world_size]
 
-    def __iter__(self) -> Iterator[int]:
-        return iter(self._indices()[self.skip :])
+    def __iter__(self) -> Iterator[int] | Iterator[tuple[int, int]]:
+        indices = self._indices()[self.skip :]
+        return iter([(self.epoch, index) for index in indices] if self.with_epoch else indices)
 
     def __len__(self) -> int:
         return -(-self.length // self.world_size) - self.skip

@@ -193,14 +193,20 @@ class SparseMoE(nn.Module):
     def _sparse(self, tokens_tc: torch.Tensor, routing: RoutingResult) -> torch.Tensor:
         token_a, expert_a, weight_a = self._assignments(routing)
         counts = torch.bincount(expert_a, minlength=len(self.experts)).tolist()
-        out_tc = torch.zeros_like(tokens_tc)
+        outs_ac = []
         start = 0
         for expert, count in zip(self.experts, counts, strict=True):
             rows = token_a[start : start + count]
-            expert_out = expert(tokens_tc[rows]) * weight_a[start : start + count, None].to(tokens_tc.dtype)
-            out_tc.index_add_(0, rows, expert_out.to(out_tc.dtype))
+            outs_ac.append(expert(tokens_tc[rows]) * weight_a[start : start + count, None].to(tokens_tc.dtype))
             start += count
-        return out_tc
+        out_ac = torch.cat(outs_ac).to(tokens_tc.dtype)
+        if self.capacity_factor is not None:  # tokens keep 0..k assignments: add them up where they belong
+            return torch.zeros_like(tokens_tc).index_add_(0, token_a, out_ac)
+        # Every token has exactly k assignments: gather them token by token (a token's in expert order, the order
+        # index_add_ would add them in) and sum over k: the same sums without index_add_'s scatter, which took a
+        # quarter of the swin_t encoder's CPU time in a profile.
+        by_token = torch.argsort(token_a, stable=True)
+        return out_ac[by_token].view(tokens_tc.shape[0], -1, tokens_tc.shape[1]).sum(dim=1)
 
     def _dense(self, tokens_tc: torch.Tensor, routing: RoutingResult) -> torch.Tensor:
         combine_te = torch.zeros_like(routing.probs_te).scatter(1, routing.experts_tk, routing.weights_tk)

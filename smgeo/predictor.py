@@ -2,12 +2,18 @@
 
 Boxes are in the pixels of the reference image as given. A reference larger than the model input can be
 searched with sliding windows (`predict_sliding`): every window is localized and the best peak wins.
+
+How the forward pass runs is `InferenceOptions`: on CUDA bf16 autocast (the router, the fusion's similarity and
+the box decoding stay fp32 inside the model), TF32 for what runs in fp32, and channels-last convolutions; on the
+CPU fp32, since bf16 only pays where the CPU has bf16 matrix units (measured: docs/benchmarks.md) and changes the
+outputs. `torch.compile` is an option, off by default: it pays on CUDA, and its first call takes tens of seconds.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +24,7 @@ from PIL import Image
 from smgeo.checkpoint import load_checkpoint
 from smgeo.config import SMGeoConfig
 from smgeo.data.transforms import build_transforms
+from smgeo.decode import decode_top_k
 from smgeo.model import build_model
 from smgeo.reference_cache import ReferenceFeatureCache
 from smgeo.windows import sliding_squares
@@ -60,19 +67,63 @@ def pick_device(device: str | None = None) -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+@dataclass(frozen=True)
+class InferenceOptions:
+    """How the model runs. precision: "auto" (bf16 on CUDA, fp32 on the CPU), "fp32" or "bf16" (autocast)."""
+
+    precision: str = "auto"
+    tf32: bool = True  # CUDA: TF32 tensor cores for fp32 matrix products and convolutions
+    channels_last: bool = True  # CUDA: NHWC convolutions (the patch embedding and the head)
+    compile: bool = False  # torch.compile the model (first call slow; pays on CUDA)
+
+    def __post_init__(self) -> None:
+        if self.precision not in ("auto", "fp32", "bf16"):
+            raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16', got {self.precision!r}")
+
+    def bf16(self, device: torch.device) -> bool:
+        return self.precision == "bf16" or (self.precision == "auto" and device.type == "cuda")
+
+
+def prepare_model(model: torch.nn.Module, options: InferenceOptions, device: torch.device) -> torch.nn.Module:
+    """`model` on `device` in eval mode, channels-last on CUDA when asked, compiled when asked."""
+    model = model.to(device).eval()
+    if options.channels_last and device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    return torch.compile(model, dynamic=False) if options.compile else model
+
+
+@contextmanager
+def inference_context(options: InferenceOptions, device: torch.device) -> Iterator[None]:
+    """no_grad, autocast as `options` say, and TF32 on CUDA for the duration (the global flags restored after)."""
+    tf32 = options.tf32 and device.type == "cuda"
+    previous = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = (tf32 or flag for flag in previous)
+    try:
+        with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=options.bf16(device)):
+            yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = previous
+
+
 class Predictor:
     """A loaded model. Thread-compatible for reads; load once per process and reuse."""
 
     def __init__(
-        self, checkpoint: str | Path, device: str | None = None, reference_cache_mb: float = REFERENCE_CACHE_MB
+        self,
+        checkpoint: str | Path,
+        device: str | None = None,
+        reference_cache_mb: float = REFERENCE_CACHE_MB,
+        options: InferenceOptions | None = None,
     ) -> None:
         payload = load_checkpoint(checkpoint)
         self.config: SMGeoConfig = payload["config"]
         self.metrics = payload.get("metrics", {})
         self.device = pick_device(device)
-        self.model = build_model(self.config.model, load_pretrained=False)  # the weights are the checkpoint's
-        self.model.load_state_dict(payload["model"])
-        self.model.to(self.device).eval()
+        self.options = options or InferenceOptions()
+        model = build_model(self.config.model, load_pretrained=False)  # the weights are the checkpoint's
+        model.load_state_dict(payload["model"])
+        self.model = model.to(self.device).eval()
+        self.forward = prepare_model(model, self.options, self.device)  # maybe compiled; shares the weights
         model_cfg = self.config.model
         self.transform = build_transforms(model_cfg.query_size, model_cfg.reference_size, train=False)
         self.top_k = model_cfg.head.top_k
@@ -102,16 +153,22 @@ class Predictor:
         query = torch.stack([p["query"] for p in prepared]).to(self.device)
         reference = torch.stack([p["reference"] for p in prepared]).to(self.device)
         click = torch.stack([p["click"] for p in prepared]).to(self.device)
-        features = self._reference_features(reference, reference_keys) if reference_keys else None
-        outputs = self.model.localize(query, reference, click, top_k or self.top_k, reference_features=features)
+        if self.options.channels_last and self.device.type == "cuda":
+            query, reference = (x.contiguous(memory_format=torch.channels_last) for x in (query, reference))
+        with inference_context(self.options, self.device):
+            features = self._reference_features(reference, reference_keys) if reference_keys else None
+            outputs = self.forward(query, reference, click, reference_features=features)
+        boxes_k, scores_k = decode_top_k(
+            outputs["heatmap"], outputs["size"], outputs["offset"], outputs["stride"], top_k or self.top_k
+        )
         heatmaps = outputs["heatmap"].float().sigmoid()[:, 0].cpu().numpy()
         input_side = self.config.model.reference_size
         predictions = []
         for i, item in enumerate(prepared):
             width, height = item["reference_size"]
             scale = torch.tensor([width, height, width, height], dtype=torch.float32) / input_side
-            boxes = (outputs["boxes"][i].cpu() * scale).tolist()
-            scores = outputs["scores"][i].cpu().tolist()
+            boxes = (boxes_k[i].cpu() * scale).tolist()
+            scores = scores_k[i].cpu().tolist()
             candidates = [{"box": b, "score": s} for b, s in zip(boxes, scores, strict=True)]
             predictions.append(
                 Prediction(boxes[0], scores[0], candidates, heatmaps[i], [0.0, 0.0, float(width), float(height)])

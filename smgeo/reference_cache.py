@@ -29,6 +29,10 @@ class ReferenceFeatureCache:
         self.entries.move_to_end(key)
         return features
 
+    def clear(self) -> None:
+        self.entries.clear()
+        self.bytes = 0
+
     def put(self, key: Hashable, features: list[torch.Tensor]) -> None:
         """Keep `features` (each level (1, C, H, W), owning its memory); evict the oldest past max_bytes."""
         size = sum(level.numel() * level.element_size() for level in features)

@@ -11,7 +11,14 @@ from smgeo.config import SMGeoConfig, config_to_dict, differing_fields
 # others shape the model or its training, so a checkpoint that differs in any of them is refused. A new
 # train.max_steps stops the run elsewhere, and the cosine then decays over the new length.
 RESUMABLE_FIELDS = frozenset(
-    {"train.out_dir", "train.max_steps", "train.log_every_steps", "data.data_root", "data.num_workers"}
+    {
+        "train.out_dir",
+        "train.max_steps",
+        "train.log_every_steps",
+        "data.data_root",
+        "data.num_workers",
+        "data.decode_cache",
+    }
 )
 
 

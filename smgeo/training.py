@@ -20,7 +20,7 @@ from tqdm import tqdm
 from smgeo.checkpoint import export_for_inference, load_checkpoint, save_checkpoint
 from smgeo.config import SMGeoConfig
 from smgeo.data.cvogl import CVOGLDataset
-from smgeo.data.transforms import build_transforms, training_decode_sides
+from smgeo.data.transforms import build_transforms, normalize_images, training_decode_sides
 from smgeo.determinism import all_rng_states, restore_own_rng_state, seed_everything
 from smgeo.distributed import DistributedContext, ShardedSampler, any_rank, setup_distributed, teardown_distributed
 from smgeo.evaluation import SERVING_AUTOCAST, evaluate
@@ -29,6 +29,8 @@ from smgeo.model import build_model
 from smgeo.resume import check_resumable
 from smgeo.router_stats import RouterMonitor
 from smgeo.schedule import build_scheduler, effective_lr
+
+TRAIN_INPUTS = ("query", "reference", "click", "box")
 
 
 class TrainingHooks(Protocol):
@@ -79,25 +81,30 @@ def parameter_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
 
 
 def build_loaders(config: SMGeoConfig, context: DistributedContext) -> tuple[DataLoader, DataLoader, ShardedSampler]:
+    """The training loader gives uint8 images (normalised on the device by `_step`); validation gives them
+    normalised, as `evaluate` and the predictor take them."""
     data, model_cfg, train_cfg = config.data, config.model, config.train
     common = {"data_root": data.data_root, "data_name": data.data_name, "frame_size": data.frame_size}
+    sizes = (model_cfg.query_size, model_cfg.reference_size)
     train_set = CVOGLDataset(
         split="train",
         seed=train_cfg.seed,
         **common,
-        transform=build_transforms(model_cfg.query_size, model_cfg.reference_size, train=data.augment),
-        decode_sides=training_decode_sides(model_cfg.query_size, model_cfg.reference_size),
+        transform=build_transforms(*sizes, train=data.augment, normalize=False),
+        decode_sides=training_decode_sides(*sizes),
+        cache_dir=Path(data.data_root) / data.data_name / ".decoded" if data.decode_cache else None,
     )
-    val_set = CVOGLDataset(
-        split="val", **common, transform=build_transforms(model_cfg.query_size, model_cfg.reference_size, train=False)
+    val_set = CVOGLDataset(split="val", **common, transform=build_transforms(*sizes, train=False))
+    # The epoch travels with each index (with_epoch): workers kept alive across epochs still get each epoch's seed.
+    sampler = ShardedSampler(
+        len(train_set), context.rank, context.world_size, shuffle=True, seed=train_cfg.seed, with_epoch=True
     )
-    sampler = ShardedSampler(len(train_set), context.rank, context.world_size, shuffle=True, seed=train_cfg.seed)
     val_sampler = ShardedSampler(len(val_set), context.rank, context.world_size, shuffle=False)
     loader_args = {
         "batch_size": train_cfg.batch_size,
         "num_workers": data.num_workers,
-        "persistent_workers": False,
-        "pin_memory": context.device.type == "cuda",
+        "persistent_workers": data.num_workers > 0,  # no worker start-up (fork, imports) at every epoch and eval
+        "pin_memory": context.device.type == "cuda",  # pinned batches copy asynchronously (non_blocking below)
     }
     train_loader = DataLoader(train_set, sampler=sampler, drop_last=True, **loader_args)
     val_loader = DataLoader(val_set, sampler=val_sampler, **loader_args)
@@ -135,9 +142,9 @@ class Trainer:
         # train.lr is given for a global batch of 8; the run uses it scaled linearly to its own global batch.
         self.global_batch = config.train.batch_size * self.context.world_size
         self.lr = lr = effective_lr(config.train.lr, self.global_batch)
-        # fused AdamW (one kernel for every parameter) on CUDA; the default multi-tensor one elsewhere
-        fused = {"fused": True} if self.context.device.type == "cuda" else {}
-        self.optimizer = torch.optim.AdamW(parameter_groups(self.model, config.train.weight_decay), lr=lr, **fused)
+        # fused AdamW (one kernel for every parameter) on CUDA; the multi-tensor (foreach) one elsewhere
+        kernel = {"fused": True} if self.context.device.type == "cuda" else {"foreach": True}
+        self.optimizer = torch.optim.AdamW(parameter_groups(self.model, config.train.weight_decay), lr=lr, **kernel)
         warmup = int(config.train.warmup_epochs * self.steps_per_epoch)
         self.scheduler = build_scheduler(self.optimizer, warmup, self.total_steps, config.train.min_lr / lr)
         self.state = TrainState()
@@ -181,7 +188,6 @@ class Trainer:
     def _train_epoch(self, progress: tqdm | None) -> str:
         self.model.train()
         self.sampler.set_epoch(self.state.epoch, skip=self.state.batch_in_epoch * self.config.train.batch_size)
-        self.train_loader.dataset.set_epoch(self.state.epoch)
         started = time.monotonic()
         every = self.config.train.log_every_steps
         for batch in self.train_loader:
@@ -208,8 +214,9 @@ class Trainer:
     def _step(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         """One optimizer step; its losses and statistics as 0-d tensors (read on the host only when logged)."""
         device = self.context.device
-        query, reference = batch["query"].to(device), batch["reference"].to(device)
-        click, boxes = batch["click"].to(device), batch["box"].to(device)
+        query, reference, click, boxes = (batch[k].to(device, non_blocking=True) for k in TRAIN_INPUTS)
+        # uint8 from the training loader, normalised here on the device; float batches come normalised already
+        query, reference = (normalize_images(x) if x.dtype == torch.uint8 else x for x in (query, reference))
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=self.autocast):
             outputs = self.forward_model(query, reference, click)
         losses = self.criterion(outputs, boxes, step=self.state.step)

@@ -19,7 +19,7 @@ from accounts.permissions import require_role
 from core.errors import Conflict, InvalidInput, NotFound
 from core.filters import IdFilter, IdFilterSet
 from core.ids import parse_id
-from localization import batch_services, delete_services, review_services, selectors, services
+from localization import batch_services, delete_services, review_services, selectors, services, target_list
 from localization.models import Prediction, Review, Target, TargetStatus
 from localization.review_queue import QUEUE_STATUSES, review_queue_parse
 from localization.serializers import (
@@ -212,6 +212,13 @@ class TargetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             return Response(status=204)
         data = TargetDetailSerializer(target, context=self.get_serializer_context()).data
         return Response({**data, "queue": selectors.review_queue_counts(user=request.user, queue=queue)})
+
+    # Defined last: the class body above still calls the builtin `list`. The schema stays TargetSerializer's, paged.
+    def list(self, request: Request) -> Response:
+        """The targets, newest first, 50 a page; each with its prediction (without candidates: the detail has them)
+        and latest review."""
+        page = self.paginate_queryset(target_list.list_rows(self.filter_queryset(self.get_queryset())))
+        return self.get_paginated_response([target_list.list_item(row) for row in page])
 
 
 def _optional_id(params: Any, name: str) -> int | None:

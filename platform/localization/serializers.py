@@ -64,6 +64,15 @@ class PredictionSerializer(serializers.ModelSerializer):
         return reverse("prediction-heatmap", args=[prediction.pk]) if prediction.heatmap else None
 
 
+class PredictionSummarySerializer(PredictionSerializer):
+    """A prediction inside a list of targets: all but the top-K candidates, four fifths of an item's bytes (five
+    GeoJSON polygons) and most of a page's cost. A target's detail (and /predictions/) has them."""
+
+    class Meta(PredictionSerializer.Meta):
+        fields = [name for name in PredictionSerializer.Meta.fields if name != "candidates"]
+        read_only_fields = fields
+
+
 class ReviewSerializer(serializers.ModelSerializer):
     reviewer = UserRefSerializer(read_only=True, allow_null=True)
     final_box = StoredBoxField(read_only=True, allow_null=True)
@@ -78,11 +87,12 @@ class ReviewSerializer(serializers.ModelSerializer):
 
 
 class TargetSerializer(serializers.ModelSerializer):
-    """A target with its current prediction and its latest review (the label when approved or corrected)."""
+    """A target in a list: its current prediction (without candidates) and its latest review (the label when
+    approved or corrected)."""
 
     created_by = UserRefSerializer(read_only=True, allow_null=True)
     search_window = StoredBoxField(read_only=True, allow_null=True)
-    prediction = PredictionSerializer(read_only=True, allow_null=True)
+    prediction = PredictionSummarySerializer(read_only=True, allow_null=True)
     last_review = ReviewSerializer(read_only=True, allow_null=True)
 
     class Meta:
@@ -96,8 +106,9 @@ class TargetSerializer(serializers.ModelSerializer):
 
 
 class TargetDetailSerializer(TargetSerializer):
-    """A target with its whole review history, newest first."""
+    """A target with its prediction's candidates and its whole review history, newest first."""
 
+    prediction = PredictionSerializer(read_only=True, allow_null=True)
     reviews = ReviewSerializer(many=True, read_only=True)
 
     class Meta(TargetSerializer.Meta):

@@ -56,10 +56,9 @@ def tile_png(basemap: Basemap, z: int, x: int, y: int) -> bytes | None:
     """`render_tile`, from memory when this process rendered the tile before (least recently used dropped first)."""
     global _rendered_bytes
     key = (basemap.cog_sha256, z, x, y)
-    with _guard:
-        if key in _rendered:
-            _rendered.move_to_end(key)
-            return _rendered[key]
+    found, png = rendered_png(basemap, z, x, y)
+    if found:
+        return png
     png = render_tile(basemap, z, x, y)
     with _guard:
         if key not in _rendered:
@@ -69,6 +68,16 @@ def tile_png(basemap: Basemap, z: int, x: int, y: int) -> bytes | None:
             _, dropped = _rendered.popitem(last=False)
             _rendered_bytes -= len(dropped or b"")
     return png
+
+
+def rendered_png(basemap: Basemap, z: int, x: int, y: int) -> tuple[bool, bytes | None]:
+    """(True, the PNG or None for an empty tile) when this process rendered the tile before; (False, None) if not."""
+    key = (basemap.cog_sha256, z, x, y)
+    with _guard:
+        if key not in _rendered:
+            return False, None
+        _rendered.move_to_end(key)
+        return True, _rendered[key]
 
 
 def render_tile(basemap: Basemap, z: int, x: int, y: int) -> bytes | None:

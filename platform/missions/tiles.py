@@ -3,6 +3,10 @@
 Scoped like the API (session or token auth; another team's basemap is 404). Tiles are immutable for a given COG:
 the ETag is the COG's sha256 + z/x/y, the URL template carries `?v=<sha>`, and responses may be cached privately
 for a year. A tile that holds no pixel of the basemap answers 204 with no body.
+
+A tile this process answered before is answered again without a database query or a rendering: the view grants the
+request's credential the basemap (missions/tile_access.py), the rendered PNG stays in memory (tile_cache.py), and
+missions/tile_middleware.py answers from both with `answer_without_rendering`, as this view would.
 """
 
 from __future__ import annotations
@@ -19,10 +23,11 @@ from rest_framework.views import APIView
 
 from core.errors import NotFound
 from core.models import JobStatus
+from missions import tile_access
 from missions.models import Basemap
 from missions.renderers import ImageRenderer
 from missions.selectors import basemaps_for
-from missions.tile_cache import tile_png
+from missions.tile_cache import rendered_png, tile_png
 
 CACHE_CONTROL = "private, max-age=31536000, immutable"
 MAX_ZOOM = 30
@@ -54,6 +59,22 @@ def tile_intersects(bounds: list[float], z: int, x: int, y: int) -> bool:
     return tile.left < east and tile.right > west and tile.bottom < north and tile.top > south
 
 
+def tile_exists(z: int, x: int, y: int) -> bool:
+    return z <= MAX_ZOOM and x < 2**z and y < 2**z
+
+
+def answer_without_rendering(basemap: Basemap, z: int, x: int, y: int, if_none_match: str) -> HttpResponse | None:
+    """The answer when it needs no rendering: 304 for the ETag the client holds, 204 for a tile outside the basemap,
+    or a PNG this process rendered before; None otherwise."""
+    etag = tile_etag(basemap, z, x, y)
+    if etag_matches(if_none_match, etag):
+        return _cacheable(HttpResponseNotModified(), etag)
+    if not tile_intersects(basemap.bounds, z, x, y):
+        return _cacheable(HttpResponse(status=204), etag)
+    found, png = rendered_png(basemap, z, x, y)
+    return _cacheable(_png_response(png), etag) if found else None
+
+
 def ready_basemap(request: Request, basemap_id: int) -> Basemap:
     """The user's basemap when its COG is ready; 404 naming why not."""
     basemap = basemaps_for(request.user).filter(pk=basemap_id).first()
@@ -81,19 +102,21 @@ class TileView(APIView):
     )
     def get(self, request: Request, basemap_id: int, z: int, x: int, y: int) -> HttpResponse:
         basemap = ready_basemap(request, basemap_id)
-        if z > MAX_ZOOM or x >= 2**z or y >= 2**z:
+        if not tile_exists(z, x, y):
             raise NotFound(f"tile {z}/{x}/{y} does not exist (x and y must be below 2^z, z at most {MAX_ZOOM})")
-        etag = tile_etag(basemap, z, x, y)
-        if etag_matches(request.headers.get("If-None-Match", ""), etag):
-            return _cacheable(HttpResponseNotModified(), etag)
-        png = tile_png(basemap, z, x, y) if tile_intersects(basemap.bounds, z, x, y) else None
-        response = HttpResponse(png, content_type="image/png") if png else HttpResponse(status=204)
-        return _cacheable(response, etag)
+        tile_access.remember(request, basemap)
+        answer = answer_without_rendering(basemap, z, x, y, request.headers.get("If-None-Match", ""))
+        return answer or _cacheable(_png_response(tile_png(basemap, z, x, y)), tile_etag(basemap, z, x, y))
+
+
+def _png_response(png: bytes | None) -> HttpResponse:
+    return HttpResponse(png, content_type="image/png") if png else HttpResponse(status=204)
 
 
 def _cacheable(response: HttpResponse, etag: str) -> HttpResponse:
     response["ETag"] = etag
     response["Cache-Control"] = CACHE_CONTROL
+    response["Content-Length"] = str(len(response.content))
     return response
 
 

@@ -17,12 +17,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gemm-size", type=int, help="side of the reference GEMM (default 2048 CPU, 8192 CUDA)")
     parser.add_argument("--out", default="docs/results/bench_model.json")
     parser.add_argument("--device", help="cpu, cuda or cuda:N (default: CUDA when present)")
+    parser.add_argument("--against", help="a checkout of an older commit (git worktree): each preset's batch-1 "
+                        "forward there and here, timed alternately in one run")  # fmt: skip
+    parser.add_argument("--padding-study", action="store_true", help="Swin window/input-size variants of swin_t")
+    parser.add_argument("--studies-only", action="store_true", help="only --against and --padding-study")
 
 
 def run(args: argparse.Namespace) -> int:
     import torch
 
     from smgeo.bench import bench_model, environment, gemm_flops_per_s
+    from smgeo.bench_compare import compare_against, padding_study
     from smgeo.config import load_config
     from smgeo.predictor import pick_device
 
@@ -39,23 +44,41 @@ def run(args: argparse.Namespace) -> int:
     report["models"] = {}
     for name in [n.strip() for n in args.configs.split(",") if n.strip()]:
         config = load_config(name)
-        result = bench_model(name, config, device, report["gemm"], args.runs, args.batch, extra_modes=cuda)
+        result = {}
+        if not args.studies_only:
+            result = bench_model(name, config, device, report["gemm"], args.runs, args.batch, extra_modes=cuda)
+            print(summary_line(result))
+        if args.against:
+            result["against"] = compare_against(args.against, name, config, device, args.runs)
+            print(f"{name}: {result['against']['new_median_s'] * 1000:.0f} ms here, "
+                  f"{result['against']['old_median_s'] * 1000:.0f} ms at {args.against}: "
+                  f"{result['against']['new_over_old']:.2f}x")  # fmt: skip
         report["models"][name] = result
-        print(summary_line(result))
-    report["targets_met"] = {
+    if args.padding_study:
+        report["padding_study"] = padding_study(load_config("swin_t"), device, max(3, args.runs // 3))
+        for label, entry in report["padding_study"].items():
+            loads = entry["imagenet_224_weights_load"]
+            print(f"{label}: {entry['flops_per_pair'] / 1e9:.1f} GFLOP, "
+                  f"{entry['latency_batch1_median_s'] * 1000:.0f} ms, 224/window-7 weights load: {loads}")  # fmt: skip
+    if not args.studies_only:
+        report["targets_met"] = targets_met(report["models"])
+        print(json.dumps(report["targets_met"]))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {out}")
+    return 0
+
+
+def targets_met(models: dict) -> dict:
+    return {
         name: {
             "moe_dense_over_sparse": r["moe_layers"].get("dense_over_sparse", 0) >= TARGETS["moe_dense_over_sparse"],
             "ratio_to_gemm": max(r["ratio_to_gemm_batch1"], r["ratio_to_gemm_batched"]) >= TARGETS["ratio_to_gemm"],
             "repeat_click_over_first": r["reference_cache"]["repeat_over_first"] <= TARGETS["repeat_click_over_first"],
         }
-        for name, r in report["models"].items()
+        for name, r in models.items()
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps(report["targets_met"]))
-    print(f"wrote {out}")
-    return 0
 
 
 def summary_line(r: dict) -> str:

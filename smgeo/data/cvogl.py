@@ -29,6 +29,8 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
+from smgeo.data.images import DecodeCache, open_rgb
+
 SPLITS = ("train", "val", "test")
 FRAME_SIZE = 1024
 JPEG_QUALITY = 95
@@ -172,16 +174,6 @@ def _image_size(image: Any) -> tuple[int, int]:
     return (image.shape[-1], image.shape[-2]) if isinstance(image, torch.Tensor) else image.size
 
 
-def open_rgb(path: Path, min_side: int | None = None) -> Image.Image:
-    """An RGB image; a JPEG with `min_side` is decoded at the smallest 1/2, 1/4 or 1/8 scale that keeps both sides
-    >= min_side (PIL's draft mode: the DCT does the downscaling, several times faster than a full decode)."""
-    with Image.open(path) as image:
-        if min_side and image.format == "JPEG":
-            scale = max(1, min(image.width, image.height) // min_side)
-            image.draft("RGB", (-(-image.width // scale), -(-image.height // scale)))
-        return image.convert("RGB")
-
-
 class CVOGLDataset(Dataset):
     """The pairs of one split as sample dicts, optionally through a joint transform `t(sample, rng)`.
 
@@ -194,10 +186,12 @@ class CVOGLDataset(Dataset):
       resized but otherwise un-augmented sample, a box in model-input reference pixels times `to_frame` is in the
       frame (frame_box ≈ box * to_frame). The square frame spans the whole satellite image: on a non-square image
       x and y scale differently.
-    The transform's rng is `random.Random(sample_seed(seed, epoch, index))`: change the epoch with `set_epoch`
-    before iterating (DataLoader workers that persist across epochs do not see the change).
-    `decode_sides`: {"query": side, "satellite": side}, the smallest sides a JPEG needs to be decoded at (the model
-    input's, with some margin for crops); None decodes at full size.
+    The transform's rng is `random.Random(sample_seed(seed, epoch, index))`. The epoch comes with the key: a
+    `(epoch, index)` pair (what `ShardedSampler(with_epoch=True)` yields, so DataLoader workers that persist across
+    epochs still see each epoch's), or a plain index for the epoch last given to `set_epoch`.
+    `decode_sides`: {"query": side, "satellite": side}, the smallest sides an image needs to be decoded at (the
+    model input's, with some margin for crops); None decodes at full size. `cache_dir`: a folder for a
+    `DecodeCache` of the decoded images (the same samples, decoded once); None decodes every time.
     """
 
     def __init__(
@@ -209,9 +203,11 @@ class CVOGLDataset(Dataset):
         seed: int = 0,
         frame_size: int = FRAME_SIZE,
         decode_sides: dict[str, int] | None = None,
+        cache_dir: str | Path | None = None,
     ) -> None:
         self.root = Path(data_root) / data_name
         self.decode_sides = dict(decode_sides or {})
+        self.cache = DecodeCache(cache_dir) if cache_dir is not None else None
         for folder in ("query", "satellite"):
             if not (self.root / folder).is_dir():
                 raise FileNotFoundError(f"CVOGL image folder {self.root / folder} not found")
@@ -228,7 +224,8 @@ class CVOGLDataset(Dataset):
         path = self.root / folder / name
         if not path.is_file():
             raise FileNotFoundError(f"{self.split} record {index}: {folder} image {path} not found")
-        return open_rgb(path, self.decode_sides.get(folder))
+        min_side = self.decode_sides.get(folder)
+        return self.cache.open(path, min_side) if self.cache else open_rgb(path, min_side)
 
     def raw_sample(self, index: int) -> dict[str, Any]:
         """The untransformed sample: PIL images, click and box (in the satellite image's pixels) as tuples."""
@@ -239,10 +236,11 @@ class CVOGLDataset(Dataset):
         box = (record.box[0] * sx, record.box[1] * sy, record.box[2] * sx, record.box[3] * sy)
         return {"query": query, "reference": reference, "click": record.click, "box": box}
 
-    def __getitem__(self, index: int) -> dict[str, Any]:
+    def __getitem__(self, key: int | tuple[int, int]) -> dict[str, Any]:
+        epoch, index = key if isinstance(key, tuple) else (self.epoch, key)
         sample = self.raw_sample(index)
         if self.transform is not None:
-            sample = self.transform(sample, random.Random(sample_seed(self.seed, self.epoch, index)))
+            sample = self.transform(sample, random.Random(sample_seed(self.seed, epoch, index)))
         top = self.frame_size - 1
         frame_box = [min(max(v, 0.0), top) for v in self.records[index].box]
         sample["index"] = index

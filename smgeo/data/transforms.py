@@ -176,6 +176,35 @@ def image_to_tensor(image: Image.Image) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))
 
 
+def normalize_images(images: torch.Tensor) -> torch.Tensor:
+    """uint8 (..., 3, H, W) RGB -> float32 ImageNet-normalised, on the images' device: the same numbers as
+    `image_to_tensor` (same float32 operations in the same order), computed where the model runs."""
+    mean = torch.tensor(IMAGENET_MEAN, dtype=torch.float32, device=images.device).view(3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, dtype=torch.float32, device=images.device).view(3, 1, 1)
+    return (images.float() / 255.0 - mean) / std
+
+
+class ToTensorUint8:
+    """Images -> uint8 (3, H, W), not normalised (`normalize_images` does it on the device: a quarter of the bytes
+    through worker queues, pinned memory and the host-to-device copy); click -> float32 (2,); box -> float32 (4,)."""
+
+    def __call__(self, sample: Sample, rng: random.Random) -> Sample:
+        return {
+            **sample,
+            "query": _uint8_tensor(sample["query"]),
+            "reference": _uint8_tensor(sample["reference"]),
+            "click": torch.tensor(sample["click"], dtype=torch.float32),
+            "box": torch.tensor(sample["box"], dtype=torch.float32),
+        }
+
+    def __repr__(self) -> str:
+        return "ToTensorUint8()"
+
+
+def _uint8_tensor(image: Image.Image) -> torch.Tensor:
+    return torch.from_numpy(np.asarray(image.convert("RGB")).transpose(2, 0, 1).copy())
+
+
 class ToTensorNormalize:
     """Images -> float32 (3, H, W) ImageNet-normalised; click -> float32 (2,); box -> float32 (4,)."""
 
@@ -192,16 +221,18 @@ class ToTensorNormalize:
         return "ToTensorNormalize()"
 
 
-def build_transforms(query_size: tuple[int, int], reference_size: int, train: bool) -> Compose:
+def build_transforms(query_size: tuple[int, int], reference_size: int, train: bool, normalize: bool = True) -> Compose:
     """Training: random crops and 90° rotation, resize, then colour jitter (on the small images: cheaper) and
     normalise. Evaluation (`train=False`): resize and normalise only; no randomness at all.
     query_size: (height, width) of the query at the model input; reference_size: side of the reference.
+    normalize=False ends in uint8 images instead, for `normalize_images` on the device.
     """
     resize = Resize(query_size, reference_size)
+    to_tensor = ToTensorNormalize() if normalize else ToTensorUint8()
     if not train:
-        return Compose([resize, ToTensorNormalize()])
+        return Compose([resize, to_tensor])
     geometric = [RandomQueryCrop(0.8), RandomReferenceCrop(0.75), RandomRotate90Reference()]
-    return Compose([*geometric, resize, ColorJitter(), ToTensorNormalize()])
+    return Compose([*geometric, resize, ColorJitter(), to_tensor])
 
 
 def training_decode_sides(query_size: tuple[int, int], reference_size: int) -> dict[str, int]:

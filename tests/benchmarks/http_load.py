@@ -22,7 +22,7 @@ class LoadResult:
     failures: int  # connections that broke (counted as errors)
 
     def summary(self) -> dict:
-        ok = self.statuses.get(200, 0)
+        ok = sum(count for status, count in self.statuses.items() if status < 400)  # 304s are answers too
         latencies = sorted(self.latencies_s)
         return {
             "clients": self.clients,

@@ -1,8 +1,12 @@
 """Benchmark (`make bench`, never part of the test run): the read endpoints under load, with 10,000 predicted targets
 in PostgreSQL, served by gunicorn with the production settings on loopback, at 1, 8 and 32 concurrent clients.
 
+The tiles are requested as a browser does: the same few tiles of the map over and over, by their URL template's
+`?v=<sha>` URLs, with the user's credential; a second tile endpoint sends the ETag the browser holds (304).
+
 Writes docs/results/bench_load.json (requests/s, p50, p95 and errors per endpoint and concurrency; the tiles'
-throughput as a ratio to a static PNG of the same bytes from the same server) and docs/img/bench_load.png.
+throughput as a ratio to a static PNG of the same bytes from the same server; whether each goal in GOALS is met) and
+docs/img/bench_load.png.
 """
 
 from __future__ import annotations
@@ -35,6 +39,9 @@ PLOT = ROOT / "docs" / "img" / "bench_load.png"
 TARGETS, DRONE_IMAGES = 10_000, 50
 CLIENTS = (1, 8, 32)
 SECONDS = 3.0
+WARM_SECONDS = 1.0  # per endpoint, before measuring: every web process sees each tile once (its caches fill)
+TILE_OVER_STATIC_GOAL, TILE_GOAL_CLIENTS = 0.5, "8"  # a cached tile costs about what a static file costs
+LIST_P95_GOAL_MS, LIST_GOAL_CLIENTS = 300.0, 32
 
 
 def fill_mission(setup, basemap) -> list[int]:  # noqa: ANN001
@@ -63,7 +70,9 @@ def fill_mission(setup, basemap) -> list[int]:  # noqa: ANN001
     Target.objects.bulk_update(targets, ["prediction"], batch_size=2000)
     assert DroneImage.objects.filter(mission=setup.mission).count() == DRONE_IMAGES
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")  # what autovacuum does after a bulk load: the planner sees 10,000 rows, not 15
+        # What autovacuum does after a bulk load: the planner sees 10,000 rows, not 15, and the visibility map lets a
+        # page's count read the mission's index alone.
+        cursor.execute("VACUUM ANALYZE")
     return [target.id for target in targets]
 
 
@@ -87,6 +96,18 @@ def plot(results: dict, path: Path) -> None:
     figure.savefig(path, dpi=110)
 
 
+def goals(results: dict, tile_ratio: dict) -> dict:
+    """Each goal of the issue "the map at the hardware's pace": its figure, its bound and whether it is met."""
+    ratio = tile_ratio[TILE_GOAL_CLIENTS]
+    p95 = next(level["p95_ms"] for level in results["target list (50 a page)"] if level["clients"] == LIST_GOAL_CLIENTS)
+    return {
+        f"cached tile >= {TILE_OVER_STATIC_GOAL}x static PNG at {TILE_GOAL_CLIENTS} clients": {
+            "value": ratio, "met": ratio >= TILE_OVER_STATIC_GOAL},
+        f"target list p95 < {LIST_P95_GOAL_MS:g} ms at {LIST_GOAL_CLIENTS} clients": {
+            "value": p95, "met": p95 < LIST_P95_GOAL_MS},
+    }  # fmt: skip
+
+
 def test_read_endpoints_under_load(settings, tmp_path) -> None:  # noqa: ANN001
     setup = team_setup()
     marked = marked_utm_geotiff(1024)
@@ -94,7 +115,8 @@ def test_read_endpoints_under_load(settings, tmp_path) -> None:  # noqa: ANN001
     ids = fill_mission(setup, basemap)
     token = Token.objects.create(user=setup.operator).key
     tile = marked.tile
-    tiles = [f"/tiles/{basemap.id}/{tile.z}/{tile.x + dx}/{tile.y + dy}.png" for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
+    template = client_for(setup.operator).get(f"/api/v1/basemaps/{basemap.id}/").json()["tile_url_template"]
+    tiles = [template.format(z=tile.z, x=tile.x + dx, y=tile.y + dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
     png = client_for(setup.operator).get(tiles[4])
     assert png.status_code == 200
     static_root = tmp_path / "static"
@@ -107,18 +129,26 @@ def test_read_endpoints_under_load(settings, tmp_path) -> None:  # noqa: ANN001
         "target detail": [f"/api/v1/targets/{i}/" for i in ids[:: max(1, len(ids) // 200)]],
         "GeoJSON export (10,000 features)": [f"/api/v1/missions/{mission}/export.geojson"],
         "tile": tiles,
+        "tile, 304 (the browser's ETag)": tiles[4:5],
         "static PNG, same bytes": ["/static/bench/tile.png"],
     }
+    extra_headers = {"tile, 304 (the browser's ETag)": {"If-None-Match": png["ETag"]}}
     port = free_port()
     server = start_gunicorn(
-        port, static_root, str(settings.MEDIA_ROOT), tmp_path / "gunicorn.log", "/static/bench/tile.png"
-    )
+        port,
+        static_root,
+        str(settings.MEDIA_ROOT),
+        tmp_path / "gunicorn.log",
+        "/static/bench/tile.png",
+        GUNICORN_MAX_REQUESTS="1000000",  # a recycled worker drops its keep-alive connections: a browser retries, the
+    )  # load generator would count an error (at ~1,000 tiles/s each process recycled every ~10 s)
     headers = {"Authorization": f"Token {token}"}
     try:
         results = {}
         for name, paths in endpoints.items():
-            run_load("127.0.0.1", port, paths, clients=2, seconds=0.5, headers=headers)  # warm: caches, connections
-            results[name] = [run_load("127.0.0.1", port, paths, n, SECONDS, headers).summary() for n in CLIENTS]
+            sent = {**headers, **extra_headers.get(name, {})}
+            run_load("127.0.0.1", port, paths, clients=4, seconds=WARM_SECONDS, headers=sent)  # caches, connections
+            results[name] = [run_load("127.0.0.1", port, paths, n, SECONDS, sent).summary() for n in CLIENTS]
             print(name, [(r["clients"], r["requests_per_s"], r["p95_ms"], r["errors"]) for r in results[name]])
     finally:
         server.terminate()
@@ -134,6 +164,7 @@ def test_read_endpoints_under_load(settings, tmp_path) -> None:  # noqa: ANN001
         "client": "asyncio keep-alive connections in the test process (tests/benchmarks/http_load.py), loopback",
         "endpoints": results,
         "tile_over_static_png": tile_ratio,
+        "goals": goals(results, tile_ratio),
     }
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(report, indent=2) + "\n")

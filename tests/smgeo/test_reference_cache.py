@@ -60,3 +60,7 @@ def test_the_cache_is_bounded_and_evicts_the_least_recently_used() -> None:
     assert cache.bytes == 1200
     cache.put("huge", [torch.zeros(1, 100, 100)])  # larger than the whole cache: not kept
     assert cache.get("huge") is None and cache.bytes == 1200
+    cache.clear()
+    assert cache.get("a") is None and cache.bytes == 0
+    cache.put("a", feature())
+    assert cache.get("a") is not None and cache.bytes == 400

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "config.security_headers.ContentSecurityPolicyMiddleware",
+    "missions.tile_middleware.CachedTileMiddleware",  # a tile served before: from memory, no query (tile_access.py)
     "core.debug_errors.JsonErrorsUnderDebugMiddleware",  # with DEBUG on, /api/ and /tiles/ errors stay JSON
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -195,6 +196,11 @@ CELERY_BEAT_SCHEDULE = {"sweep": {"task": "workers.sweep", "schedule": SWEEP_EVE
 
 # Health check: how long /healthz waits for a worker to answer a ping.
 HEALTHZ_WORKER_TIMEOUT_S = env.float("HEALTHZ_WORKER_TIMEOUT_S", default=1.0)
+
+# How long a web process trusts what it learnt about a tile request (missions/tile_access.py): a revoked token, a
+# logged-out session or a removed team member loses tile access within this many seconds everywhere (at once in
+# the process where the change was saved).
+TILE_ACCESS_TTL_S = env.float("TILE_ACCESS_TTL_S", default=30.0)
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -140,11 +140,24 @@ function select(id, { remember: keep = true } = {}) {
     base.show(basemap);
     $("basemap-select").value = String(basemap.id);
   }
-  drawTarget(target, true);
+  if (target.prediction && !target.prediction.candidates) withCandidates(id);  // list items leave them out
+  else drawTarget(target, true);
   renderClicks();
   renderTargets();
   showSelected(target);
   if (keep) remember();
+}
+
+// The target's detail (its prediction's candidates included), drawn once it comes if the target is still selected.
+async function withCandidates(id) {
+  try {
+    const target = await api(`targets/${id}/`);
+    if (!state.targets.has(id)) return;
+    state.targets.set(id, target);
+    if (state.selected === id) drawTarget(target, true);
+  } catch (error) {
+    toast(`Could not load target #${id}: ${error.message}`, "error");
+  }
 }
 
 function drawTarget(target, focus) {
