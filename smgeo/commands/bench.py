@@ -36,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
     device = pick_device(args.device)
     cuda = device.type == "cuda"
     gemm_size = args.gemm_size or (8192 if cuda else 2048)
-    report = {"environment": environment(device), "targets": TARGETS}
+    options = {name: value for name, value in vars(args).items() if isinstance(value, (str, int, float, bool))}
+    report = {"command": "smgeo bench", "options": options, "environment": environment(device), "targets": TARGETS}
     report["gemm"] = gemm_flops_per_s(device, gemm_size, torch.float32)
     if cuda:
         report["gemm_bf16"] = gemm_flops_per_s(device, gemm_size, torch.bfloat16)

@@ -1,6 +1,6 @@
 """Joint transforms of a cross-view sample: the pixels move, and the click and the box move with them.
 
-A sample is a dict with "query" and "reference" (RGB PIL images until `ToTensorNormalize`), "click" and "box".
+A sample is a dict with "query" and "reference" (RGB PIL images until `ToTensor`), "click" and "box".
 Coordinates, in each image's own pixels:
 - click: (x, y) pixel indices, x = column; the centre of pixel (column i, row j) is (i, j);
 - box: (x1, y1, x2, y2) pixel edges; a box covering columns 10..19 has x1 = 10, x2 = 20.
@@ -184,41 +184,30 @@ def normalize_images(images: torch.Tensor) -> torch.Tensor:
     return (images.float() / 255.0 - mean) / std
 
 
-class ToTensorUint8:
-    """Images -> uint8 (3, H, W), not normalised (`normalize_images` does it on the device: a quarter of the bytes
-    through worker queues, pinned memory and the host-to-device copy); click -> float32 (2,); box -> float32 (4,)."""
+class ToTensor:
+    """Images -> float32 (3, H, W) ImageNet-normalised, or with `normalize=False` uint8 (3, H, W) (`normalize_images`
+    does it on the device: a quarter of the bytes through worker queues, pinned memory and the host-to-device copy);
+    click -> float32 (2,); box -> float32 (4,)."""
+
+    def __init__(self, normalize: bool = True) -> None:
+        self.normalize = normalize
 
     def __call__(self, sample: Sample, rng: random.Random) -> Sample:
+        convert = image_to_tensor if self.normalize else _uint8_tensor
         return {
             **sample,
-            "query": _uint8_tensor(sample["query"]),
-            "reference": _uint8_tensor(sample["reference"]),
+            "query": convert(sample["query"]),
+            "reference": convert(sample["reference"]),
             "click": torch.tensor(sample["click"], dtype=torch.float32),
             "box": torch.tensor(sample["box"], dtype=torch.float32),
         }
 
     def __repr__(self) -> str:
-        return "ToTensorUint8()"
+        return f"ToTensor(normalize={self.normalize})"
 
 
 def _uint8_tensor(image: Image.Image) -> torch.Tensor:
     return torch.from_numpy(np.asarray(image.convert("RGB")).transpose(2, 0, 1).copy())
-
-
-class ToTensorNormalize:
-    """Images -> float32 (3, H, W) ImageNet-normalised; click -> float32 (2,); box -> float32 (4,)."""
-
-    def __call__(self, sample: Sample, rng: random.Random) -> Sample:
-        return {
-            **sample,
-            "query": image_to_tensor(sample["query"]),
-            "reference": image_to_tensor(sample["reference"]),
-            "click": torch.tensor(sample["click"], dtype=torch.float32),
-            "box": torch.tensor(sample["box"], dtype=torch.float32),
-        }
-
-    def __repr__(self) -> str:
-        return "ToTensorNormalize()"
 
 
 def build_transforms(query_size: tuple[int, int], reference_size: int, train: bool, normalize: bool = True) -> Compose:
@@ -228,7 +217,7 @@ def build_transforms(query_size: tuple[int, int], reference_size: int, train: bo
     normalize=False ends in uint8 images instead, for `normalize_images` on the device.
     """
     resize = Resize(query_size, reference_size)
-    to_tensor = ToTensorNormalize() if normalize else ToTensorUint8()
+    to_tensor = ToTensor(normalize)
     if not train:
         return Compose([resize, to_tensor])
     geometric = [RandomQueryCrop(0.8), RandomReferenceCrop(0.75), RandomRotate90Reference()]

@@ -158,6 +158,7 @@ def test_read_endpoints_under_load(settings, tmp_path) -> None:  # noqa: ANN001
         for level, static in zip(results["tile"], results["static PNG, same bytes"], strict=True)
     }
     report = {
+        "command": "bash deploy/local/test.sh -m bench tests/benchmarks/test_bench_load.py -s",
         "targets": TARGETS,
         "seconds_per_level": SECONDS,
         "server": "gunicorn with deploy/gunicorn.conf.py (uvicorn workers, 5 processes), production settings",
