@@ -41,6 +41,55 @@ class Attention(nn.Module):
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0)
         return self.proj(out.transpose(1, 2).reshape(batch, n_q, dim))
 
+    def attend_window_and_global(
+        self,
+        windows: torch.Tensor,
+        local: tuple[torch.Tensor, torch.Tensor],
+        key_mask: torch.Tensor | None,
+        shared: tuple[torch.Tensor, torch.Tensor],
+    ) -> torch.Tensor:
+        """What `attend` gives over each window's keys followed by its image's global ones, without writing the
+        global keys and values beside every window: the windows' queries attend to their own keys, then all the
+        queries of an image to its global keys at once, and the two answers are joined by their log-sum-exps (the
+        share of the softmax each part holds). windows: (B * nW, N, C); local: (B * nW, heads, N, D) keys and
+        values; key_mask: (B * nW, N) or None; shared: (B, heads, G, D) -> (B * nW, N, C). Inference only (no
+        gradient flows through a log-sum-exp here): `split_attention_applies` says when."""
+        n_windows, n_q, dim = windows.shape
+        batch, heads = shared[0].shape[:2]
+        q = self.q(windows).view(n_windows, n_q, heads, -1).transpose(1, 2)
+        mask = None
+        if key_mask is not None:  # the kernel takes an additive mask of the queries' dtype
+            mask = torch.zeros(key_mask.shape, dtype=q.dtype, device=q.device).masked_fill_(~key_mask, float("-inf"))
+            mask = mask[:, None, None, :]
+        out_local, lse_local = _attention_with_lse(q, *local, mask)
+        per_image = n_windows // batch
+        q_image = q.view(batch, per_image, heads, n_q, -1).transpose(1, 2).reshape(batch, heads, per_image * n_q, -1)
+        out_global, lse_global = _attention_with_lse(q_image, *shared, None)
+        out_global = out_global.view(batch, heads, per_image, n_q, -1).transpose(1, 2).reshape(q.shape)
+        lse_global = lse_global.view(batch, heads, per_image, n_q).transpose(1, 2).reshape(lse_local.shape)
+        local_share = torch.sigmoid(lse_local - lse_global).unsqueeze(-1).to(out_local.dtype)
+        out = torch.lerp(out_global, out_local, local_share)
+        return self.proj(out.transpose(1, 2).reshape(n_windows, n_q, dim))
+
+
+def split_attention_applies(queries: torch.Tensor, module: nn.Module) -> bool:
+    """Whether `attend_window_and_global` may stand in for `attend`: on the CPU (its kernel gives the log-sum-exp
+    there), without gradients and without dropout, i.e. in the predictor and in evaluation."""
+    return (
+        queries.device.type == "cpu"
+        and not torch.is_grad_enabled()
+        and not (module.training and module.attention.dropout > 0)
+        and hasattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu")
+    )
+
+
+def _attention_with_lse(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Softmax attention and the log-sum-exp of each query's scaled scores: (B, heads, Nq, D), (B, heads, Nq)."""
+    out, lse = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu(q, k, v, attn_mask=mask)
+    return out, lse
+
 
 def window_partition(grid: torch.Tensor, window: int) -> tuple[torch.Tensor, tuple[int, int]]:
     """grid: (B, H, W, C) -> windows (B * nW, window * window, C), padding H and W up to multiples of window.
@@ -85,6 +134,10 @@ class WindowAttention(nn.Module):
             valid = tokens.new_ones(batch, *hw, 1)
             key_mask = window_partition(valid, self.window)[0][..., 0] > 0
         k, v = self.attention.keys_values(windows)
+        if global_tokens is not None and split_attention_applies(windows, self):
+            shared = self.attention.keys_values(global_tokens)
+            out = self.attention.attend_window_and_global(windows, (k, v), key_mask, shared)
+            return window_merge(out, self.window, batch, padded_hw, hw).reshape(batch, -1, dim)
         if global_tokens is not None:
             k, v = (
                 with_global(w, g, batch) for w, g in zip((k, v), self.attention.keys_values(global_tokens), strict=True)

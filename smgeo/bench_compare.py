@@ -22,6 +22,7 @@ from typing import Any
 
 import timm
 import torch
+from tqdm import tqdm
 
 from smgeo.backbone import SwinBackbone
 from smgeo.bench import count_flops, model_inputs, synchronize
@@ -37,10 +38,20 @@ from smgeo.model import build_model
 name, weights, inputs, threads, device = sys.argv[1:6]
 torch.set_num_threads(int(threads))
 device = torch.device(device)
+try:
+    from smgeo.allocator import keep_freed_memory  # what the checkout's predictor does on the CPU, where it has it
+    if device.type == "cpu": keep_freed_memory()
+except ImportError:
+    pass
 model = build_model(load_config(name).model).to(device).eval()
 own, given = model.state_dict(), torch.load(weights, weights_only=True)
 shared = {k: v for k, v in given.items() if k in own and own[k].shape == v.shape}
 model.load_state_dict(shared, strict=False)
+try:
+    from smgeo.predictor import InferenceOptions, prepare_model  # as the checkout's predictor runs it in fp32
+    model = prepare_model(model, InferenceOptions(precision="fp32", tf32=False, channels_last=False), device)
+except ImportError:
+    pass
 args = [x.to(device) for x in torch.load(inputs, weights_only=True)]
 print(len(shared), len(own), flush=True)
 for line in sys.stdin:
@@ -55,9 +66,11 @@ for line in sys.stdin:
 class ModelServer:
     """MODEL_SERVER running on the `smgeo` package of checkout `root`."""
 
-    def __init__(self, root: Path, name: str, files: tuple[str, str], device: torch.device) -> None:
+    def __init__(
+        self, root: Path, name: str, files: tuple[str, str], device: torch.device, env: dict[str, str] | None = None
+    ) -> None:
         argv = [sys.executable, "-c", MODEL_SERVER, name, *files, str(torch.get_num_threads()), str(device)]
-        env = {**os.environ, "PYTHONPATH": str(root)}
+        env = {**os.environ, **(env or {}), "PYTHONPATH": str(root)}
         self.process = subprocess.Popen(
             argv, cwd=root, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
@@ -73,40 +86,54 @@ class ModelServer:
         self.process.wait()
 
 
-def compare_against(old_root: str | Path, name: str, config: SMGeoConfig, device: torch.device, runs: int) -> dict:
-    """Batch-1 forward of preset `name` in this checkout against the same preset at `old_root`: `runs` timed pairs
-    after two warm-up pairs, alternating which goes first, the same weights (where shapes match) and inputs.
+# glibc's own switches for what smgeo.allocator.keep_freed_memory sets: the old checkout run with the new one's malloc.
+KEEP_FREED_MEMORY_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "2147483647"}
 
-    Reports both medians, their ratio and the median of the per-pair ratios (each pair ran seconds apart, so it
-    cancels most of a shared machine's drifting load)."""
+
+def compare_against(old_root: str | Path, name: str, config: SMGeoConfig, device: torch.device, runs: int) -> dict:
+    """Batch-1 forward of preset `name` in this checkout against the same preset at `old_root`: `runs` timed rounds
+    after two warm-up rounds, the order rotating, the same weights (where shapes match) and inputs.
+
+    Three processes take turns: the old checkout as its predictor ran, this one as its predictor runs (on the CPU
+    it keeps freed memory, smgeo/allocator.py), and the old checkout with that same malloc setting, which isolates
+    what the code changes bought from what the allocator bought. Reports the medians, their ratios and the medians
+    of the per-round ratios (each round ran seconds apart, so they cancel most of a shared machine's drift)."""
     roots = {"old": Path(old_root).resolve(), "new": Path(__file__).resolve().parents[1]}
     if not (roots["old"] / "smgeo" / "model.py").is_file():
         raise FileNotFoundError(f"{roots['old']} holds no smgeo package")
     torch.manual_seed(0)
     model = build_model(config.model).eval()
+    cpu = device.type == "cpu"
+    labels = ["old", "new", "old_same_allocator"] if cpu else ["old", "new"]
     with tempfile.TemporaryDirectory() as tmp:
         files = (f"{tmp}/weights.pt", f"{tmp}/inputs.pt")
         torch.save(model.state_dict(), files[0])
         torch.save(list(model_inputs(config, 1, torch.device("cpu"))), files[1])
-        servers = {label: ModelServer(root, name, files, device) for label, root in roots.items()}
-        times: dict[str, list[float]] = {"old": [], "new": []}
+        servers = {
+            label: ModelServer(roots[label.split("_")[0]], name, files, device,
+                               KEEP_FREED_MEMORY_ENV if label == "old_same_allocator" else None)
+            for label in labels
+        }  # fmt: skip
+        times: dict[str, list[float]] = {label: [] for label in labels}
+        progress = tqdm(total=runs + 2, desc=f"{name} old/new rounds", unit="round", leave=False, dynamic_ncols=True)
         try:
             for i in range(runs + 2):
-                for label in ("old", "new") if i % 2 == 0 else ("new", "old"):
+                for label in labels[i % len(labels) :] + labels[: i % len(labels)]:
                     seconds = servers[label].forward_seconds()
-                    if i >= 2:  # the first two pairs warm up
+                    if i >= 2:  # the first two rounds warm up
                         times[label].append(seconds)
+                progress.update()
         finally:
+            progress.close()
             for server in servers.values():
                 server.close()
-    old_s, new_s = statistics.median(times["old"]), statistics.median(times["new"])
-    paired = statistics.median(n / o for n, o in zip(times["new"], times["old"], strict=True))
-    return {
+    medians = {label: statistics.median(values) for label, values in times.items()}
+    result = {
         "old_checkout": str(roots["old"]),
-        "old_median_s": old_s,
-        "new_median_s": new_s,
-        "new_over_old": new_s / old_s,
-        "new_over_old_paired_median": paired,
+        "old_median_s": medians["old"],
+        "new_median_s": medians["new"],
+        "new_over_old": medians["new"] / medians["old"],
+        "new_over_old_paired_median": _paired(times["new"], times["old"]),
         "old_min_s": min(times["old"]),
         "new_min_s": min(times["new"]),
         "runs": runs,
@@ -115,6 +142,18 @@ def compare_against(old_root: str | Path, name: str, config: SMGeoConfig, device
         "new_times_s": times["new"],
         "old_tensors_given_new_weights": f"{servers['old'].shared} of {servers['old'].total}",
     }
+    if cpu:
+        result |= {
+            "old_same_allocator_median_s": medians["old_same_allocator"],
+            "new_over_old_same_allocator": medians["new"] / medians["old_same_allocator"],
+            "new_over_old_same_allocator_paired_median": _paired(times["new"], times["old_same_allocator"]),
+            "old_same_allocator_times_s": times["old_same_allocator"],
+        }
+    return result
+
+
+def _paired(new: list[float], old: list[float]) -> float:
+    return statistics.median(n / o for n, o in zip(new, old, strict=True))
 
 
 PADDING_VARIANTS = {  # label: (backbone window, reference side)

@@ -21,8 +21,10 @@ import numpy as np
 import torch
 from PIL import Image
 
+from smgeo.allocator import keep_freed_memory
 from smgeo.checkpoint import load_checkpoint
 from smgeo.config import SMGeoConfig
+from smgeo.cpu_fusion import fuse_for_cpu
 from smgeo.data.transforms import build_transforms
 from smgeo.decode import decode_top_k
 from smgeo.model import build_model
@@ -75,6 +77,7 @@ class InferenceOptions:
     tf32: bool = True  # CUDA: TF32 tensor cores for fp32 matrix products and convolutions
     channels_last: bool = True  # CUDA: NHWC convolutions (the patch embedding and the head)
     compile: bool = False  # torch.compile the model (first call slow; pays on CUDA)
+    fuse_cpu: bool = True  # CPU: linear layers (and each MLP's GELU) through oneDNN's kernels (cpu_fusion.py)
 
     def __post_init__(self) -> None:
         if self.precision not in ("auto", "fp32", "bf16"):
@@ -85,8 +88,11 @@ class InferenceOptions:
 
 
 def prepare_model(model: torch.nn.Module, options: InferenceOptions, device: torch.device) -> torch.nn.Module:
-    """`model` on `device` in eval mode, channels-last on CUDA when asked, compiled when asked."""
+    """`model` on `device` in eval mode, its linear layers on oneDNN on the CPU, channels-last on CUDA when asked,
+    compiled when asked."""
     model = model.to(device).eval()
+    if options.fuse_cpu and device.type == "cpu":
+        fuse_for_cpu(model)
     if options.channels_last and device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
     return torch.compile(model, dynamic=False) if options.compile else model
@@ -119,6 +125,8 @@ class Predictor:
         self.config: SMGeoConfig = payload["config"]
         self.metrics = payload.get("metrics", {})
         self.device = pick_device(device)
+        if self.device.type == "cpu":
+            keep_freed_memory()  # large activations reuse freed memory (smgeo/allocator.py)
         self.options = options or InferenceOptions()
         model = build_model(self.config.model, load_pretrained=False)  # the weights are the checkpoint's
         model.load_state_dict(payload["model"])

@@ -17,6 +17,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from smgeo.allocator import keep_freed_memory
 from smgeo.checkpoint import export_for_inference, load_checkpoint, save_checkpoint
 from smgeo.config import SMGeoConfig
 from smgeo.data.cvogl import CVOGLDataset
@@ -124,6 +125,8 @@ class Trainer:
     ) -> None:
         self.config, self.hooks = config, hooks or NoHooks()
         self.context = setup_distributed(device)
+        if self.context.device.type == "cpu":
+            keep_freed_memory()  # large activations reuse freed memory (smgeo/allocator.py)
         self.out_dir = Path(config.train.out_dir)
         seed_everything(config.train.seed + self.context.rank, config.train.deterministic)
         self.train_loader, self.val_loader, self.sampler = build_loaders(config, self.context)

@@ -217,8 +217,8 @@ class TargetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     def list(self, request: Request) -> Response:
         """The targets, newest first, 50 a page; each with its prediction (without candidates: the detail has them)
         and latest review."""
-        page = self.paginate_queryset(target_list.list_rows(self.filter_queryset(self.get_queryset())))
-        return self.get_paginated_response([target_list.list_item(row) for row in page])
+        page = self.paginate_queryset(target_list.PagedRows(self.filter_queryset(self.get_queryset())))
+        return self.get_paginated_response(target_list.list_items(page))
 
 
 def _optional_id(params: Any, name: str) -> int | None:

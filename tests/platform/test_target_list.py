@@ -65,3 +65,16 @@ def test_a_list_item_is_the_detail_without_candidates_and_reviews() -> None:
         del detail["reviews"]
         assert item == detail
     assert any(item["last_review"] for item in listed["results"])
+
+
+def test_the_page_count_reads_the_targets_alone() -> None:
+    """The count behind `count` and the page links joins none of the tables the items' columns come from."""
+    setup = team_setup()
+    _predicted_targets(setup, 3)
+    client = client_for(setup.operator)
+    with CaptureQueriesContext(connection) as queries:
+        body = client.get(f"/api/v1/targets/?mission={setup.mission.id}&page_size=2").json()
+    assert body["count"] == 3 and len(body["results"]) == 2 and body["next"]
+    (count,) = [q["sql"] for q in queries if "COUNT(" in q["sql"]]
+    assert "localization_prediction" not in count and "localization_review" not in count
+    assert "auth_user" not in count

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from smgeo.attention import WindowAttention, window_merge, window_partition
+from smgeo import attention
+from smgeo.attention import WindowAttention, window_merge, window_partition, with_global
 
 
 def reference(layer: WindowAttention, tokens: torch.Tensor, hw: tuple[int, int], global_tokens: torch.Tensor | None):  # noqa: ANN201
@@ -45,3 +46,19 @@ def test_gradients_reach_the_projection_through_both_paths() -> None:
     tokens, global_tokens = torch.randn(1, 64, 16, requires_grad=True), torch.randn(1, 4, 16, requires_grad=True)
     layer(tokens, (8, 8), global_tokens).sum().backward()
     assert tokens.grad.abs().sum() > 0 and global_tokens.grad.abs().sum() > 0
+
+
+def test_inference_attends_window_and_global_keys_apart_with_the_same_output(monkeypatch) -> None:  # noqa: ANN001
+    """Without gradients (the predictor) no window gets a copy of the global keys: the two parts are attended apart
+    and joined by their log-sum-exps, giving what the joined keys give in training."""
+    torch.manual_seed(2)
+    layer = WindowAttention(dim=32, num_heads=4, window=4).eval()
+    tokens, global_tokens = torch.randn(2, 13 * 18, 32), 3 * torch.randn(2, 16, 32)
+    joins = []
+    monkeypatch.setattr(attention, "with_global", lambda *a: joins.append(a) or with_global(*a))
+    with torch.no_grad():
+        split = layer(tokens, (13, 18), global_tokens)
+    assert joins == []
+    joined = layer(tokens, (13, 18), global_tokens)  # gradients on: keys joined, as in training
+    assert len(joins) == 2  # keys and values
+    torch.testing.assert_close(split, joined.detach(), rtol=1e-5, atol=1e-5)

@@ -19,3 +19,6 @@ def test_a_checkout_against_itself_shares_every_weight_and_reports_both_medians(
     )
     assert len(result["old_times_s"]) == len(result["new_times_s"]) == 2
     assert result["new_over_old"] == result["new_median_s"] / result["old_median_s"] > 0
+    # on the CPU the old checkout also runs with this one's malloc setting, to tell code from allocator
+    assert len(result["old_same_allocator_times_s"]) == 2
+    assert result["new_over_old_same_allocator"] == result["new_median_s"] / result["old_same_allocator_median_s"]

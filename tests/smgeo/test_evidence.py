@@ -9,6 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
+import smgeo.bench_training
 from smgeo.bench import count_flops, model_inputs, moe_dispatch, moe_tokens
 from smgeo.checkpoint import save_checkpoint
 from smgeo.cli import main
@@ -19,7 +20,7 @@ from smgeo.model import build_model
 from smgeo.moe import SparseMoE
 from smgeo.predictor import Predictor
 from smgeo.visualize import expert_usage, experts_figure, inspect
-from tests.smgeo.conftest import DATA_NAME
+from tests.smgeo.conftest import DATA_NAME, SMALL_OVERRIDES
 
 SMALL = [
     "data.num_workers=0",
@@ -110,12 +111,21 @@ def test_moe_bench_sees_the_real_tokens_and_both_dispatches_agree() -> None:
 
 def test_bench_command_writes_latency_throughput_flops_and_ratios(tmp_path, capsys, monkeypatch) -> None:
     monkeypatch.setattr("smgeo.bench.MIN_TIMED_S", 0.0)  # exactly --runs timed calls
+    measure = smgeo.bench_training.measure_training_loop  # the real measure, at test sizes
+    monkeypatch.setattr(
+        smgeo.bench_training,
+        "measure_training_loop",
+        lambda name, **kw: measure(
+            name, **kw, steps=2, scenes=1, overrides=(*SMALL_OVERRIDES, "data.num_workers=1"), progress=False
+        ),
+    )
     config_file = tmp_path / "small.yaml"
     config_file.write_text(
         "preset: tiny\nmodel:\n  reference_size: 128\n  query_size: [64, 64]\n  encoder: {dim: 32, num_heads: 2}\n"
     )
     out = tmp_path / "bench.json"
-    args = ["bench", "--configs", str(config_file), "--runs", "10", "--batch", "2", "--gemm-size", "256"]
+    args = ["bench", "--configs", str(config_file), "--runs", "10", "--batch", "2", "--gemm-size", "256",
+            "--training", "tiny", "--training-rounds", "1"]  # fmt: skip
     assert main([*args, "--out", str(out), "--device", "cpu"]) == 0
     report = json.loads(out.read_text())
     result = report["models"][str(config_file)]
@@ -132,6 +142,11 @@ def test_bench_command_writes_latency_throughput_flops_and_ratios(tmp_path, caps
     assert set(report["targets_met"][str(config_file)]) == {
         "moe_dense_over_sparse", "ratio_to_gemm", "repeat_click_over_first"
     }  # fmt: skip
+    training = report["training_loop"]["tiny"]  # the loop against the bare step, tuned loader and untuned
+    assert training["tuned"]["loader"]["decode_cache"] and not training["baseline"]["loader"]["decode_cache"]
+    assert all(r["loop_samples_per_s"] > 0 and r["memory_samples_per_s"] > 0 for r in training.values())
+    assert report["targets_met"]["tiny"] == {"training_loop_over_memory": training["tuned"]["ratio"] >= 0.85}
+    assert "tiny training, tuned loader: loop" in capsys.readouterr().out
     assert "cuda" not in result  # bf16 and torch.compile are measured on CUDA only
     with pytest.raises(SystemExit, match="at least 10"):
         main(["bench", "--runs", "3"])
