@@ -79,9 +79,13 @@ def onednn_linear(module: nn.Linear, x: torch.Tensor) -> torch.Tensor:
     return _linear(x.reshape(-1, x.shape[-1]), module, "none", "").view(*x.shape[:-1], module.out_features)
 
 
+MIN_ROWS = 1024  # below about this many tokens oneDNN's call costs more than it saves (docs/benchmarks.md)
+
+
 def _fusable(module: nn.Module, x: torch.Tensor, *layers: nn.Linear) -> bool:
     return (
-        x.device.type == "cpu"
+        x.numel() >= MIN_ROWS * x.shape[-1]
+        and x.device.type == "cpu"
         and x.dtype == torch.float32
         and not module.training
         and not torch.is_grad_enabled()

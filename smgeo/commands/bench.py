@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--studies-only", action="store_true", help="only --against and --padding-study")
     parser.add_argument("--training", default="tiny", help="comma-separated presets whose training loop is timed "
                         "against the bare step on batches in memory (empty: none)")  # fmt: skip
-    parser.add_argument("--training-rounds", type=int, default=3, help="timed rounds of the training-loop measure")
+    parser.add_argument("--training-rounds", type=int, default=5, help="timed rounds of the training-loop measure")
 
 
 def run(args: argparse.Namespace) -> int:
