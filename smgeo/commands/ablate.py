@@ -137,16 +137,19 @@ def run(args: argparse.Namespace) -> int:
             entry["runs"][str(seed)] = row
             entry.update(counts)
             entry["summary"] = summarize_runs(entry["runs"], test_sets)
-            write_results(out, results, budget, data)
+            write_results(out, results, budget, data, args.command_line)
     print(markdown_table(results, test_sets))
     print(f"wrote {out}")
     return 0
 
 
-def write_results(out: Path, results: dict[str, Any], budget: dict[str, Any], data: dict[str, Any]) -> None:
+def write_results(
+    out: Path, results: dict[str, Any], budget: dict[str, Any], data: dict[str, Any], command: str
+) -> None:
+    """`command`: the command line that wrote the file last (an ablation run in parts reuses the earlier runs)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     ordered = {key: results[key] for key in VARIANTS if key in results}
-    out.write_text(json.dumps({**ordered, "budget": budget, "data": data}, indent=2) + "\n")
+    out.write_text(json.dumps({**ordered, "budget": budget, "data": data, "command": command}, indent=2) + "\n")
 
 
 def summarize_runs(runs: dict[str, Any], test_sets: list[str]) -> dict[str, Any]:

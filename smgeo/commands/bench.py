@@ -32,6 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--training-rounds", type=int, default=5, help="timed rounds of the training-loop measure")
 
 
+OPTIONS = ("configs", "runs", "batch", "gemm_size", "device", "against", "padding_study", "studies_only", "training",
+           "training_rounds")  # fmt: skip
+
+
 def run(args: argparse.Namespace) -> int:
     import torch
 
@@ -46,8 +50,8 @@ def run(args: argparse.Namespace) -> int:
     device = pick_device(args.device)
     cuda = device.type == "cuda"
     gemm_size = args.gemm_size or (8192 if cuda else 2048)
-    options = {name: value for name, value in vars(args).items() if isinstance(value, (str, int, float, bool))}
-    report = {"command": "smgeo bench", "options": options, "environment": environment(device), "targets": TARGETS}
+    options = {name: getattr(args, name) for name in OPTIONS}
+    report = {"command": args.command_line, "options": options, "environment": environment(device), "targets": TARGETS}
     if device.type == "cpu":  # as the predictor does (smgeo/allocator.py)
         report["environment"]["keeps_freed_memory"] = keep_freed_memory()
     report["gemm"] = gemm_flops_per_s(device, gemm_size, torch.float32)

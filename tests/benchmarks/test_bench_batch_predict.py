@@ -70,6 +70,7 @@ def test_targets_localized_together_against_one_at_a_time(tmp_path) -> None:  # 
         grouped.append(timed(together))
     alone_s, grouped_s = statistics.median(alone), statistics.median(grouped)
     report = {
+        "command": "bash deploy/local/test.sh -m bench tests/benchmarks/test_bench_batch_predict.py -s (make bench)",
         "targets": len(targets),
         "targets_per_pass": TARGETS_PER_PASS,
         "windows_per_batch": WINDOWS_PER_BATCH,

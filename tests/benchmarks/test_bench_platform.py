@@ -93,6 +93,7 @@ def test_click_to_visible_prediction_against_the_bare_predictor(live_server, cel
 
     e2e_ms, predictor_ms = statistics.median(e2e), statistics.median(bare)
     result = {
+        "command": "bash deploy/local/test.sh -m bench tests/benchmarks/test_bench_platform.py -s (make bench)",
         "e2e_ms": round(e2e_ms, 1),
         "predictor_ms": round(predictor_ms, 1),
         "overhead_ratio": round(e2e_ms / predictor_ms, 3),

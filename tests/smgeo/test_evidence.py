@@ -128,6 +128,7 @@ def test_bench_command_writes_latency_throughput_flops_and_ratios(tmp_path, caps
             "--training", "tiny", "--training-rounds", "1"]  # fmt: skip
     assert main([*args, "--out", str(out), "--device", "cpu"]) == 0
     report = json.loads(out.read_text())
+    assert report["command"] == "smgeo " + " ".join([*args, "--out", str(out), "--device", "cpu"])  # reproduces it
     result = report["models"][str(config_file)]
     assert report["gemm"]["flops_per_s"] > 0 and report["gemm"]["runs"] == 10
     assert result["reference_size"] == 128 and result["flops_per_pair"] > 1e6
@@ -186,7 +187,8 @@ def test_ablate_trains_each_variant_and_seed_once_and_records_mean_and_std(tiny_
             (hard / f"{DATA_NAME}_{split}.pth").rename(hard / f"{DATA_NAME}Hard_{split}.pth")
     assert ablate(tiny_dataset, tmp_path / "runs", out, "--variants", "full", "--seeds", "0,1", *extra) == 0
     first = json.loads(out.read_text())
-    assert set(first) == {"full", "budget", "data"}
+    assert set(first) == {"full", "budget", "data", "command"}
+    assert first["command"].startswith("smgeo ablate --data-root ") and "--seeds 0,1" in first["command"]
     assert first["budget"]["optimizer_steps"] == 2 and first["budget"]["batch_size"] == 2  # max_steps
     assert set(first["data"]) == {DATA_NAME, DATA_NAME + "Hard"} and first["data"][DATA_NAME]["pairs"]["test"] == 2
     runs = first["full"]["runs"]
@@ -205,7 +207,8 @@ def test_ablate_trains_each_variant_and_seed_once_and_records_mean_and_std(tiny_
     printed = capsys.readouterr().out
     assert "[full seed 0] reusing" in printed and "[dense_ffn seed 0] training" in printed
     second = json.loads(out.read_text())
-    assert list(second) == ["full", "dense_ffn", "budget", "data"]
+    assert list(second) == ["full", "dense_ffn", "budget", "data", "command"]
+    assert "--variants full,dense_ffn" in second["command"]  # the part that wrote the file last
     assert second["full"]["runs"] == first["full"]["runs"]  # seed 1 kept, seed 0 reused
     # equal active compute: the dense FFN is as wide as the two experts a token runs (the routers aside)
     assert second["dense_ffn"]["active_parameters"] == pytest.approx(second["full"]["active_parameters"], rel=1e-3)
