@@ -23,7 +23,7 @@ from smgeo.backbone import SwinBackbone
 from smgeo.config import SMGeoConfig
 from smgeo.model import SMGeo, build_model
 from smgeo.moe import SparseMoE
-from smgeo.predictor import InferenceOptions, inference_context, prepare_model
+from smgeo.predictor import InferenceOptions, in_model_layout, inference_context, prepare_model
 
 
 def synchronize(device: torch.device) -> None:
@@ -257,8 +257,7 @@ def time_with_options(
     model: torch.nn.Module, inputs: tuple, options: InferenceOptions, device: torch.device, runs: int, label: str
 ) -> dict:
     """median_seconds of `model` (from prepare_model) on `inputs`, as the predictor runs it with `options`."""
-    memory = torch.channels_last if options.channels_last and device.type == "cuda" else torch.contiguous_format
-    inputs = tuple(x.contiguous(memory_format=memory) if x.dim() == 4 else x for x in inputs)
+    inputs = in_model_layout(inputs, options, device)
 
     def call() -> Any:
         with inference_context(options, device):

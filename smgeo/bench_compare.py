@@ -48,8 +48,9 @@ own, given = model.state_dict(), torch.load(weights, weights_only=True)
 shared = {k: v for k, v in given.items() if k in own and own[k].shape == v.shape}
 model.load_state_dict(shared, strict=False)
 try:
-    from smgeo.predictor import InferenceOptions, prepare_model  # as the checkout's predictor runs it in fp32
-    model = prepare_model(model, InferenceOptions(precision="fp32", tf32=False, channels_last=False), device)
+    from smgeo.bench import MEASURED  # as the checkout's predictor runs it in fp32, where it has the options
+    from smgeo.predictor import prepare_model
+    model = prepare_model(model, MEASURED, device)
 except ImportError:
     pass
 args = [x.to(device) for x in torch.load(inputs, weights_only=True)]

@@ -25,18 +25,15 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from smgeo.bench import synchronize
 from smgeo.config import SMGeoConfig, load_config
 from smgeo.data.cvogl import CVOGLDataset
 from smgeo.data.transforms import build_transforms, training_decode_sides
 from smgeo.distributed import ShardedSampler
+from smgeo.training import Trainer
 
 TARGET_RATIO = 0.85  # the loop may lose at most 15 % to its data and bookkeeping
 DATA_NAME = "BenchTrain"
-
-
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def _write_dataset(root: Path, scenes: int, seed: int) -> None:
@@ -49,26 +46,26 @@ def _write_dataset(root: Path, scenes: int, seed: int) -> None:
 def _loop_round(trainer: Any, steps: int, bar: tqdm | None) -> float:
     """Seconds for `steps` optimizer steps of the training loop, across epoch ends as `Trainer.run` goes."""
     trainer.total_steps = trainer.state.step + steps
-    _synchronize(trainer.context.device)
+    synchronize(trainer.context.device)
     started = time.perf_counter()
     while trainer.state.step < trainer.total_steps:
         trainer._train_epoch(bar)
         if trainer.state.step < trainer.total_steps:  # the epoch ended first: the next one, as run() does
             trainer.state.epoch += 1
             trainer.state.batch_in_epoch = 0
-    _synchronize(trainer.context.device)
+    synchronize(trainer.context.device)
     return time.perf_counter() - started
 
 
 def _memory_round(trainer: Any, batches: list[dict[str, Any]], steps: int, bar: tqdm | None) -> float:
     """Seconds for `steps` optimizer steps on batches already on the device (no loader, no logging)."""
-    _synchronize(trainer.context.device)
+    synchronize(trainer.context.device)
     started = time.perf_counter()
     for index in range(steps):
         trainer._step(batches[index % len(batches)])
         if bar is not None:
             bar.update(1)
-    _synchronize(trainer.context.device)
+    synchronize(trainer.context.device)
     return time.perf_counter() - started
 
 
@@ -117,8 +114,6 @@ def measure_training_loop(
     warms both up); scenes: synthetic training scenes of 4 pairs each; overrides: `key=value` config overrides (e.g.
     `data.num_workers=0`); baseline: time the untuned loader instead. Returns plain numbers fit for JSON.
     """
-    from smgeo.training import Trainer  # imports the model stack; the module itself stays light
-
     with tempfile.TemporaryDirectory(prefix="smgeo-bench-train-") as scratch:
         root = Path(scratch)
         _write_dataset(root / "data", scenes, seed)

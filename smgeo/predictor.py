@@ -5,8 +5,9 @@ searched with sliding windows (`predict_sliding`): every window is localized and
 
 How the forward pass runs is `InferenceOptions`: on CUDA bf16 autocast (the router, the fusion's similarity and
 the box decoding stay fp32 inside the model), TF32 for what runs in fp32, and channels-last convolutions; on the
-CPU fp32, since bf16 only pays where the CPU has bf16 matrix units (measured: docs/benchmarks.md) and changes the
-outputs. `torch.compile` is an option, off by default: it pays on CUDA, and its first call takes tens of seconds.
+CPU fp32 with the linear layers on oneDNN (smgeo/cpu_fusion.py): bf16 is faster on a CPU with bf16 instructions
+but changes the outputs (docs/benchmarks.md). `torch.compile` is an option, off by default: it pays on CUDA, and
+its first call takes tens of seconds.
 """
 
 from __future__ import annotations
@@ -86,6 +87,9 @@ class InferenceOptions:
     def bf16(self, device: torch.device) -> bool:
         return self.precision == "bf16" or (self.precision == "auto" and device.type == "cuda")
 
+    def nhwc(self, device: torch.device) -> bool:
+        return self.channels_last and device.type == "cuda"
+
 
 def prepare_model(model: torch.nn.Module, options: InferenceOptions, device: torch.device) -> torch.nn.Module:
     """`model` on `device` in eval mode, its linear layers on oneDNN on the CPU, channels-last on CUDA when asked,
@@ -93,9 +97,19 @@ def prepare_model(model: torch.nn.Module, options: InferenceOptions, device: tor
     model = model.to(device).eval()
     if options.fuse_cpu and device.type == "cpu":
         fuse_for_cpu(model)
-    if options.channels_last and device.type == "cuda":
+    if options.nhwc(device):
         model = model.to(memory_format=torch.channels_last)
     return torch.compile(model, dynamic=False) if options.compile else model
+
+
+def in_model_layout(
+    tensors: tuple[torch.Tensor, ...], options: InferenceOptions, device: torch.device
+) -> tuple[torch.Tensor, ...]:
+    """The inputs in the memory layout `prepare_model` gave the model: images (4-D) channels-last on CUDA when
+    asked, everything else as it is."""
+    if not options.nhwc(device):
+        return tensors
+    return tuple(x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 else x for x in tensors)
 
 
 @contextmanager
@@ -161,8 +175,7 @@ class Predictor:
         query = torch.stack([p["query"] for p in prepared]).to(self.device)
         reference = torch.stack([p["reference"] for p in prepared]).to(self.device)
         click = torch.stack([p["click"] for p in prepared]).to(self.device)
-        if self.options.channels_last and self.device.type == "cuda":
-            query, reference = (x.contiguous(memory_format=torch.channels_last) for x in (query, reference))
+        query, reference = in_model_layout((query, reference), self.options, self.device)
         with inference_context(self.options, self.device):
             features = self._reference_features(reference, reference_keys) if reference_keys else None
             outputs = self.forward(query, reference, click, reference_features=features)
