@@ -14,6 +14,8 @@ COMMANDS = {
     "synth": "write a deterministic synthetic cross-view dataset in the CVOGL layout",
     "mission": "write a synthetic field mission: georeferenced basemap PNGs and drone JPEGs with EXIF GPS",
     "train": "train or fine-tune on a CVOGL-layout dataset (DDP under torchrun)",
+    "finetune": "fine-tune a trained model on a few labels with the measured recipe; the base stays if not beaten",
+    "recipe": "the fine-tune recipe's development design: candidates on N labels, each beside the base on test",
     "eval": "evaluate a checkpoint on a CVOGL-layout split with the location-aware CVOGL protocol",
     "predict": "localize one click of a drone image in a satellite image",
     "ablate": "train and evaluate the ablation variants with one budget; write their metrics as JSON",

@@ -107,6 +107,7 @@ class DataConfig:
     data_name: str = "CVOGL_DroneAerial"
     frame_size: int = 1024  # the satellite frame the CVOGL boxes are given in
     augment: bool = True  # training split only; val/test are never augmented
+    views: str = "standard"  # how hard training augments: "standard", or "strong" (few labels: smgeo.finetune)
     num_workers: int = 2  # loader processes, kept alive across epochs
     # Keep the training images, decoded at the size training needs, as raw arrays in <data_root>/<data_name>/
     # .decoded (smgeo.data.images.DecodeCache): the same samples without a decode per epoch. Worth its disk for a
@@ -129,6 +130,10 @@ class TrainConfig:
     deterministic: bool = True  # deterministic cuDNN and torch algorithms (slower on some CUDA ops)
     amp: bool = True  # bf16 autocast on CUDA; ignored on CPU
     eval_every_epochs: int = 1
+    eval_every_steps: int | None = None  # evaluate every this many steps instead (runs of few, short epochs)
+    eval_initial: bool = False  # the starting weights are a candidate too, evaluated first (fine-tunes: the base)
+    select_metric: str = "acc@0.5"  # the val metric whose best the run keeps; "mIoU" is continuous (few val pairs)
+    frozen: tuple[str, ...] = ()  # model parts not trained, by name prefix: e.g. ("backbone",)
     log_every_steps: int = 10
     max_steps: int | None = None  # stop early (tests, smoke runs)
     out_dir: str = "runs/smgeo"

@@ -1,5 +1,6 @@
 """The training loop: AdamW, warm-up + cosine, gradient clipping, bf16 autocast on CUDA, DDP via torchrun,
-checkpoints with exact resume, model selection on val acc@0.5, JSON-lines metrics and a progress hook.
+checkpoints with exact resume, model selection on a val metric (acc@0.5; fine-tunes: mIoU, with the starting
+weights as a candidate), JSON-lines metrics and a progress hook.
 
 Run with `smgeo train` (one process) or `torchrun --nproc_per_node N -m smgeo train` (DDP).
 """
@@ -32,6 +33,7 @@ from smgeo.router_stats import RouterMonitor
 from smgeo.schedule import build_scheduler, effective_lr
 
 TRAIN_INPUTS = ("query", "reference", "click", "box")
+SELECT_METRICS = ("acc@0.5", "acc@0.25", "mIoU")
 
 
 class TrainingHooks(Protocol):
@@ -57,6 +59,7 @@ class TrainState:
     batch_in_epoch: int = 0  # batches of the current epoch already taken (for exact resume)
     best_metric: float = -1.0
     best_epoch: int = -1
+    best_step: int = -1  # the step of the kept weights (0: the starting weights, with train.eval_initial)
     history: list[dict[str, Any]] = field(default_factory=list)  # one entry per evaluation
 
 
@@ -81,6 +84,17 @@ def parameter_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
+def freeze(model: torch.nn.Module, prefixes: tuple[str, ...] | list[str]) -> None:
+    """Stop training the parameters whose names start with one of `prefixes` (e.g. "backbone"); ValueError naming a
+    prefix that matches no parameter."""
+    for prefix in prefixes:
+        matched = [param for name, param in model.named_parameters() if name.startswith(prefix)]
+        if not matched:
+            raise ValueError(f"train.frozen: no model parameter is named {prefix!r}...")
+        for param in matched:
+            param.requires_grad_(False)
+
+
 def build_loaders(config: SMGeoConfig, context: DistributedContext) -> tuple[DataLoader, DataLoader, ShardedSampler]:
     """The training loader gives uint8 images (normalised on the device by `_step`); validation gives them
     normalised, as `evaluate` and the predictor take them."""
@@ -91,7 +105,7 @@ def build_loaders(config: SMGeoConfig, context: DistributedContext) -> tuple[Dat
         split="train",
         seed=train_cfg.seed,
         **common,
-        transform=build_transforms(*sizes, train=data.augment, normalize=False),
+        transform=build_transforms(*sizes, train=data.augment, normalize=False, views=data.views),
         decode_sides=training_decode_sides(*sizes),
         cache_dir=Path(data.data_root) / data.data_name / ".decoded" if data.decode_cache else None,
     )
@@ -135,6 +149,9 @@ class Trainer:
         self.model = model.to(self.context.device)
         if init_from:
             self.model.load_state_dict(load_checkpoint(init_from)["model"])
+        freeze(self.model, config.train.frozen)
+        if config.train.select_metric not in SELECT_METRICS:
+            raise ValueError(f"train.select_metric must be one of {SELECT_METRICS}, got {config.train.select_metric!r}")
         self.criterion = build_criterion(config.loss)
         self.steps_per_epoch = len(self.train_loader)
         if self.steps_per_epoch == 0:
@@ -169,16 +186,18 @@ class Trainer:
         status = "finished"
         progress = self._progress_bar()
         try:
+            if self.config.train.eval_initial and not self.state.history:
+                self._evaluate_and_select()  # the starting weights: the candidate to beat
             while self.state.epoch < self.config.train.epochs and not self._reached_max_steps():
                 if self._train_epoch(progress) == "cancelled":
                     status = "cancelled"
                     break
                 self.state.epoch += 1
                 self.state.batch_in_epoch = 0
-                if self.state.epoch % self.config.train.eval_every_epochs == 0 or self._reached_max_steps():
+                if self._epoch_evaluates():
                     self._evaluate_and_select()
                 self._save("last.pt")
-            if status == "finished" and not self.state.history:
+            if status == "finished" and self._last_evaluated_step() != self.state.step:
                 self._evaluate_and_select()
         finally:
             if progress is not None:
@@ -187,6 +206,16 @@ class Trainer:
 
     def _reached_max_steps(self) -> bool:
         return self.state.step >= self.total_steps
+
+    def _epoch_evaluates(self) -> bool:
+        """Whether the epoch just ended evaluates: every eval_every_epochs and at the last step (with
+        eval_every_steps, the steps decide: `_train_epoch` evaluates)."""
+        if self.config.train.eval_every_steps:
+            return False
+        return self.state.epoch % self.config.train.eval_every_epochs == 0 or self._reached_max_steps()
+
+    def _last_evaluated_step(self) -> int | None:
+        return self.state.history[-1]["step"] if self.state.history else None
 
     def _train_epoch(self, progress: tqdm | None) -> str:
         self.model.train()
@@ -207,6 +236,11 @@ class Trainer:
                 names = list(statistics)
                 self.last_losses = dict(zip(names, torch.stack([statistics[n] for n in names]).tolist(), strict=True))
             self._report(self.last_losses, progress, started)
+            every_steps = self.config.train.eval_every_steps
+            if every_steps and (self.state.step % every_steps == 0 or self._reached_max_steps()):
+                self._evaluate_and_select()
+                self._save("last.pt")
+                self.model.train()
             if self._reached_max_steps():
                 break
         return "done"
@@ -271,8 +305,10 @@ class Trainer:
             self._log(entry)
             self.hooks.on_progress(entry)
             self.router_monitor.observe(self.model, self.state.epoch, self.state.step)
-        if metrics["acc@0.5"] > self.state.best_metric:
-            self.state.best_metric, self.state.best_epoch = metrics["acc@0.5"], self.state.epoch
+        score = metrics[self.config.train.select_metric]
+        if score > self.state.best_metric:  # a tie keeps the earlier weights (the starting ones first)
+            self.state.best_metric, self.state.best_epoch = score, self.state.epoch
+            self.state.best_step = self.state.step
             self._save("best.pt", metrics=metrics)
 
     def _checkpoint_extra(self) -> dict[str, Any]:
@@ -285,6 +321,7 @@ class Trainer:
             "batch_in_epoch": state.batch_in_epoch,
             "best_metric": state.best_metric,
             "best_epoch": state.best_epoch,
+            "best_step": state.best_step,
             "history": state.history,
             "effective_lr": self.lr,
             "global_batch": self.global_batch,
@@ -311,6 +348,7 @@ class Trainer:
             payload["batch_in_epoch"],
             payload["best_metric"],
             payload["best_epoch"],
+            payload.get("best_step", -1),
             list(payload["history"]),
         )
         restore_own_rng_state(payload["rng"], self.context.rank)
@@ -330,7 +368,9 @@ class Trainer:
         exported = None
         if self.context.is_main and best.exists():
             exported = export_for_inference(best, self.out_dir / "model.pt")
-        val = next((h for h in reversed(self.state.history) if h["epoch"] == self.state.best_epoch), None)
+        # checkpoints written before best_step was recorded name the best epoch only
+        key, value = ("step", self.state.best_step) if self.state.best_step >= 0 else ("epoch", self.state.best_epoch)
+        val = next((h for h in reversed(self.state.history) if h[key] == value), None)
         return TrainResult(status, self.state, best if best.exists() else None, exported, val, self.lr)
 
 

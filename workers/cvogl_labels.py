@@ -111,8 +111,26 @@ def write_dataset(
     extent_m: float | None = None,
 ) -> list[dict[str, Any]]:
     """Write one pair per label (a Review annotated with `label_box`, its target, drone image and basemap joined)
-    under root/name/ in CVOGL layout; returns the manifest entries, one per pair. extent_m: the ground the model's
-    reference covers (reference_extent_m; None: the platform's LOCALIZE_REFERENCE_EXTENT_M)."""
+    under root/name/ in CVOGL layout, split by drone image (split_of); returns the manifest entries, one per pair.
+    extent_m: the ground the model's reference covers (reference_extent_m; None: the platform's
+    LOCALIZE_REFERENCE_EXTENT_M)."""
+    written, entries = write_pairs(labels, root, name, query_size, on_progress, extent_m)
+    for split in SPLITS:
+        write_split(root, name, split, written[split])
+    return entries
+
+
+def write_pairs(
+    labels: list[Review],
+    root: Path,
+    name: str,
+    query_size: tuple[int, int],
+    on_progress: Callable[[int, int], None],
+    extent_m: float | None = None,
+    split_for: Callable[[int], str] = split_of,
+) -> tuple[dict[str, list[CVOGLItem]], list[dict[str, Any]]]:
+    """Write the images of one pair per label under root/name/ (see write_dataset), each drone image's pairs in the
+    split `split_for(drone image id)` says; the written items per split (for write_split) and the manifest entries."""
     written: dict[str, list[CVOGLItem]] = {split: [] for split in SPLITS}
     entries, query, query_of = [], None, None
     labels = sorted(labels, key=lambda label: (label.target.drone_image_id, label.target_id))
@@ -123,12 +141,11 @@ def write_dataset(
         if first:
             query, query_of = read_query(target.drone_image.file, (query_size[1], query_size[0])), target.drone_image_id
         item, entry = _pair(label, query, first, extent_m)
+        entry["split"] = split_for(target.drone_image_id)
         written[entry["split"]] += write_images(root, name, entry["split"], [item])
         entries.append(entry)
         on_progress(done, len(labels))
-    for split in SPLITS:
-        write_split(root, name, split, written[split])
-    return entries
+    return written, entries
 
 
 def label_window(label: Review, extent_m: float | None = None) -> ReferenceWindow:
@@ -163,7 +180,7 @@ def _pair(
         box=tuple(window.to_frame(box)), category=target.label or "object",
     )  # fmt: skip
     entry = {
-        "sample_id": target.id, "split": split_of(target.drone_image_id), "target_id": target.id,
+        "sample_id": target.id, "target_id": target.id,
         "review_id": label.id, "drone_image_id": target.drone_image_id, "basemap_id": target.basemap_id,
         "box_px": box, "reference_window_px": window.bounds,
         "reference_bounds_lonlat": Georef.of(target.basemap).bounds_lonlat(window.bounds),

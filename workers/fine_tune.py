@@ -1,11 +1,14 @@
 """workers.fine_tune (gpu queue): fine-tune a team's model on its frozen reviewed labels.
 
 The run row (registry.TrainingRun) already holds the frozen snapshot: the label review ids and their hash. The task
-1. claims the run and loads the base version's checkpoint (through storage: it may live on S3);
+1. claims the run and fetches the base version's checkpoint once, through the hash-checked model cache
+   (workers.predictors.local_checkpoint: it may live on S3);
 2. puts every drone image in train, val or the team's held-out set (the export's split; workers.fine_tune_data) and
-   writes the labels in CVOGL layout with the export's writer (workers.cvogl_labels.write_dataset);
-3. evaluates the base, fine-tunes from it (in this process, or `torchrun` across the GPUs it may use: workers.torchrun,
-   picking the checkpoint on val), evaluates the new model, and compares both label by label on the held-out set;
+   writes the labels once, in those splits, in CVOGL layout with the export's writer (workers.cvogl_labels), the
+   queries at twice the model's query size so that training crops still downsample;
+3. evaluates the base, fine-tunes from it with smgeo's recipe (smgeo.finetune: in this process, or `torchrun` across
+   the GPUs it may use: workers.torchrun; the base is the first candidate on val and stays when nothing beats it),
+   evaluates the kept model, and compares both label by label on the held-out set;
 4. registers the result through training_run_finish (lineage, metrics with n and their set, the comparison;
    auto-promote when the team allows it and the gain is beyond noise on enough labels).
 Progress (epoch, step, loss, ETA) is written at most every PROGRESS_EVERY_S; a cancel is seen at the next write or
@@ -17,6 +20,7 @@ Celery imports this module before Django is set up: the platform is imported whe
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -33,7 +37,8 @@ from django.conf import settings
 
 from config.celery_app import app
 from smgeo.checkpoint import CheckpointError, load_checkpoint
-from smgeo.config import SMGeoConfig, config_to_dict, merge
+from smgeo.config import SMGeoConfig, config_to_dict
+from smgeo.finetune import KEPT_BASE, FineTuneRecipe, kept_in, recipe_config, run_finetune, steps_per_epoch
 from smgeo.schedule import effective_lr
 from workers.cvogl_labels import ExportError, query_size_of
 from workers.fine_tune_data import (
@@ -46,7 +51,7 @@ from workers.fine_tune_data import (
     split_metrics,
     write_fine_tune_dataset,
 )
-from workers.local_files import local_path
+from workers.predictors import ModelUnavailable, local_checkpoint
 from workers.search import reference_extent_m
 from workers.torchrun import TorchrunError, gpus_to_use, train_with_torchrun
 
@@ -58,8 +63,8 @@ log = logging.getLogger(__name__)
 
 PROGRESS_EVERY_S = 1.0
 SET_NAMES = {HELD_OUT: "held-out labels (never trained on)", "val": "fine-tune val labels (picked the checkpoint)"}
-LR_SCALE = 0.1  # no lr given: a tenth of the base config's (a full-size step would wash out what the base learnt)
-WARMUP_SHARE = 0.1  # warm-up: the base config's, but at most this share of the fine-tune's epochs
+KEPT_BASE_NOTE = " (the base's weights were kept: no fine-tuned step beat them on the fine-tune val labels)"
+QUERY_SCALE = 2  # labels' queries are written at this multiple of the model's query size
 # Read with getattr: the settings may not name them (then these defaults hold).
 SOFT_TIME_LIMIT_S = getattr(settings, "FINE_TUNE_SOFT_TIME_LIMIT_S", 24 * 3600)
 CLEANUP_S = 300  # after the soft limit: stop torchrun, record the failure
@@ -78,33 +83,18 @@ class FineTuneCancelled(Exception):
 
 
 # ------------------------------------------------------------------------------------------- config
-def fine_tune_config(
-    base: SMGeoConfig,
-    params: Mapping[str, Any],
-    *,
-    data_root: Path,
-    data_name: str,
-    out_dir: Path,
-    train_pairs: int,
-    processes: int = 1,
-    loader_workers: int = 0,
-) -> SMGeoConfig:
-    """The base checkpoint's config with the run's epochs, batch size (per process, lowered so that every process
-    gets a whole batch of the `train_pairs`) and lr (None: LR_SCALE x the base's; min_lr keeps the base's ratio),
-    pointed at the written dataset and a scratch out_dir. loader_workers: DataLoader processes (0 in the Celery pool
-    process, which may not start children; torchrun's ranks may). Under torchrun every step is logged to
-    metrics.jsonl (the progress the task follows)."""
-    epochs = int(params["epochs"])
-    lr = float(params.get("lr") or base.train.lr * LR_SCALE)
-    batch_size = max(1, min(int(params["batch_size"]), math.ceil(train_pairs / processes)))
-    min_lr = lr * min(1.0, base.train.min_lr / base.train.lr)
-    train = {
-        "epochs": epochs, "batch_size": batch_size, "lr": lr, "min_lr": min_lr, "max_steps": None,
-        "warmup_epochs": min(base.train.warmup_epochs, WARMUP_SHARE * epochs),
-        "out_dir": str(out_dir), "log_every_steps": 1 if processes > 1 else base.train.log_every_steps,
-    }  # fmt: skip
-    data = {"data_root": str(data_root), "data_name": data_name, "num_workers": loader_workers}
-    return merge(base, {"train": train, "data": data})
+def recipe_of(params: Mapping[str, Any], train_pairs: int, processes: int = 1) -> FineTuneRecipe:
+    """smgeo's fine-tune recipe with what the run names: batch size, lr (None: the recipe's) and the budget as
+    steps, or as epochs (that many passes over the `train_pairs`, in whole batches per process)."""
+    recipe = FineTuneRecipe()
+    batch_size = int(params.get("batch_size") or recipe.batch_size)
+    steps = params.get("steps")
+    if not steps and params.get("epochs"):
+        per_process = math.ceil(train_pairs / processes)
+        steps = int(params["epochs"]) * max(1, steps_per_epoch(per_process, min(batch_size, per_process)))
+    return dataclasses.replace(
+        recipe, batch_size=batch_size, lr=float(params.get("lr") or recipe.lr), steps=int(steps or recipe.steps)
+    )
 
 
 # ------------------------------------------------------------------------------------------- progress
@@ -113,7 +103,7 @@ class RunReporter:
     should_stop before every step) and the task's phases. Writes at most every PROGRESS_EVERY_S (a phase or a
     val entry at once); each write also tells whether the worker must stop."""
 
-    def __init__(self, run_id: int, epochs: int = 0, log_every_steps: int = 1) -> None:
+    def __init__(self, run_id: int, epochs: int = 0, log_every_steps: int = 1) -> None:  # epochs: once known
         self.run_id, self.epochs, self.log_every_steps = run_id, epochs, log_every_steps
         self.fields: dict[str, Any] = {}
         self.history: list[dict[str, Any]] = []
@@ -176,11 +166,9 @@ class RunReporter:
 
 # ------------------------------------------------------------------------------------------- training
 def train_in_process(config: SMGeoConfig, base_path: str, reporter: RunReporter) -> Path | None:
-    """Fine-tune in this process (one GPU, or the CPU); the inference checkpoint of the best epoch on val, or
-    None when cancelled."""
-    from smgeo.training import train
-
-    result = train(config, hooks=reporter, init_from=base_path)
+    """Fine-tune in this process (one GPU, or the CPU); the inference checkpoint kept on val (the base's weights when
+    no step beat them), or None when cancelled."""
+    result = run_finetune(config, base_path, hooks=reporter)
     if result.status == "cancelled":
         return None
     if result.model_checkpoint is None:
@@ -238,14 +226,15 @@ def _fine_tune(run: TrainingRun) -> ModelVersion | None:
     """Steps 1-4 of the module docstring for a claimed run; the registered version (None: cancelled meanwhile)."""
     from registry.training_runs import training_run_finish
 
-    reporter = RunReporter(run.id, epochs=int(run.params["epochs"]))
+    reporter = RunReporter(run.id)
     reporter.phase(f"loading the base version {run.base_version.name}")
     labels = _frozen_labels(run)
     try:
         splits = fine_tune_splits(Counter(label.target.drone_image_id for label in labels))
     except SplitError as exc:
         raise FineTuneError(str(exc)) from exc
-    with local_path(run.base_version.checkpoint) as base_path, tempfile.TemporaryDirectory(prefix="smgeo-ft-") as tmp:
+    base_path = _fetch_base(run.base_version)
+    with tempfile.TemporaryDirectory(prefix="smgeo-ft-") as tmp:
         base = _load_base(run.base_version, base_path)
         config, processes, counts = _write_dataset(run, labels, splits, base, Path(tmp), reporter)
         measured = HELD_OUT if counts[HELD_OUT] else "val"  # the held-out labels; val only when none are held out
@@ -258,11 +247,12 @@ def _fine_tune(run: TrainingRun) -> ModelVersion | None:
             checkpoint = train_in_process(config, base_path, reporter)
         if checkpoint is None:
             raise FineTuneCancelled
-        reporter.phase(f"evaluating the fine-tuned model on the {SET_NAMES[measured]}")
+        kept = KEPT_BASE_NOTE if kept_in(checkpoint) == KEPT_BASE else ""
+        reporter.phase(f"evaluating the fine-tuned model on the {SET_NAMES[measured]}{kept}")
         result = compare(measured, base_scores, split_metrics(checkpoint, config, measured))
         reporter.phase("measuring what the fine-tune forgot of the base model's own data")
         forgetting = forgetting_check(base_path, checkpoint, config)
-        reporter.phase(f"registering: {result['comparison']['verdict']}; {forgetting['summary']}")
+        reporter.phase(f"registering: {result['comparison']['verdict']}; {forgetting['summary']}{kept}")
         return training_run_finish(run_id=run.id, checkpoint_path=checkpoint, forgetting=forgetting, **result)
 
 
@@ -321,7 +311,8 @@ def _write_dataset(
     of pairs per split."""
     name = f"team_{run.team_id}_run_{run.id}"
     reporter.phase(f"writing the dataset: {len(labels)} labels")
-    query_size = query_size_of(config_to_dict(base))
+    height, width = query_size_of(config_to_dict(base))
+    query_size = (QUERY_SCALE * height, QUERY_SCALE * width)
     replay = replay_of(run)
     extent_m = reference_extent_m(run.base_version.config, settings.LOCALIZE_REFERENCE_EXTENT_M)
     counts = write_fine_tune_dataset(
@@ -333,12 +324,22 @@ def _write_dataset(
         + (f"; {counts['replay']} of the train pairs replayed from {replay.name}" if replay else "")
     )
     gpus = gpus_to_use()
-    config = fine_tune_config(
-        base, run.params, data_root=work / "data", data_name=name, out_dir=work / "out", train_pairs=counts["train"],
-        processes=max(gpus, 1), loader_workers=base.data.num_workers if gpus > 1 else 0,
+    processes = max(gpus, 1)
+    config = recipe_config(
+        base, recipe_of(run.params, counts["train"], processes), data_root=work / "data", data_name=name,
+        out_dir=work / "out", train_pairs=counts["train"], processes=processes,
+        loader_workers=base.data.num_workers if gpus > 1 else 0,
     )  # fmt: skip
-    reporter.log_every_steps = config.train.log_every_steps
+    reporter.log_every_steps, reporter.epochs = config.train.log_every_steps, config.train.epochs
     return config, gpus, counts
+
+
+def _fetch_base(version: ModelVersion) -> str:
+    """A local, hash-checked copy of the base version's checkpoint (the model cache the predictors use)."""
+    try:
+        return str(local_checkpoint(version))
+    except ModelUnavailable as exc:
+        raise FineTuneError(f"the base version {version.name!r} could not be loaded: {exc}") from exc
 
 
 def _load_base(version: ModelVersion, path: str) -> SMGeoConfig:
@@ -354,7 +355,8 @@ def _training_message(config: SMGeoConfig, processes: int, base_metrics: Mapping
     train = config.train
     lr = effective_lr(train.lr, train.batch_size * max(1, processes))  # the rate the run really uses
     return (f"training on {where}: base acc@0.5 {base_metrics['acc@0.5']:.3f} on the {on} (n = {base_metrics['n']}); "
-            f"{train.epochs} epochs, batch size {train.batch_size}, lr {lr:g}")  # fmt: skip
+            f"{train.max_steps} steps ({train.epochs} epochs), batch size {train.batch_size}, lr {lr:g}; "
+            f"the base is the first candidate on val {train.select_metric}")  # fmt: skip
 
 
 def failure_reason(exc: BaseException) -> str:

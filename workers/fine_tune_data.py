@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from smgeo.config import SMGeoConfig
-from smgeo.data.cvogl import SPLITS, CVOGLItem, CVOGLRecord, read_records, write_split
-from workers.cvogl_labels import split_of, write_dataset
+from smgeo.data.cvogl import SPLITS, CVOGLItem, read_records, write_split, written_item
+from workers.cvogl_labels import split_of, write_pairs
 
 if TYPE_CHECKING:
     from localization.models import Review
@@ -66,16 +66,11 @@ def write_fine_tune_dataset(
     replay: Replay | None = None,
     extent_m: float | None = None,
 ) -> dict[str, int]:
-    """Write the labels under root/name/ in CVOGL layout (the export's pairs, at the base model's reference extent
-    `extent_m`: the scale localization serves it), then re-split them by drone image as `splits` says, with
-    `replay`'s share of base-data pairs added to train. Returns the pairs per split and the replayed ones
+    """Write the labels under root/name/ in CVOGL layout once, in their final splits (`splits`: drone image id ->
+    split): the export's pairs, at the base model's reference extent `extent_m` (the scale localization serves it),
+    with `replay`'s share of base-data pairs added to train. Returns the pairs per split and the replayed ones
     ("replay")."""
-    entries = write_dataset(labels, root, name, query_size, on_progress, extent_m)
-    image_of = {entry["sample_id"]: entry["drone_image_id"] for entry in entries}
-    items: dict[str, list[CVOGLItem]] = {split: [] for split in SPLITS}
-    for split in SPLITS:
-        for record in read_records(root, name, split):
-            items[splits[image_of[record.sample_id]]].append(_written_item(record))
+    items, _ = write_pairs(labels, root, name, query_size, on_progress, extent_m, split_for=splits.__getitem__)
     replayed = replay.copy_into(root / name, len(items["train"])) if replay else []
     items["train"] += replayed
     for split in SPLITS:
@@ -103,18 +98,9 @@ class Replay:
             query, satellite = f"replay_{record.query_file}", f"replay_{record.satellite_file}"
             shutil.copyfile(source / "query" / record.query_file, folder / "query" / query)
             shutil.copyfile(source / "satellite" / record.satellite_file, folder / "satellite" / satellite)
-            item = replace(_written_item(record), sample_id=REPLAY_IDS + index, query_file=query)
+            item = replace(written_item(record), sample_id=REPLAY_IDS + index, query_file=query)
             items.append(replace(item, satellite_file=satellite))
         return items
-
-
-def _written_item(record: CVOGLRecord) -> CVOGLItem:
-    """A CVOGL record as an item whose images are already written."""
-    return CVOGLItem(
-        sample_id=record.sample_id, query_file=record.query_file, query_image=None,
-        satellite_file=record.satellite_file, satellite_image=None, click=record.click, box=record.box,
-        category=record.category, polygon=record.polygon,
-    )  # fmt: skip
 
 
 def split_metrics(

@@ -87,3 +87,12 @@ def verdict(n: int, min_n: int, better: int, worse: int, p_value: float, beyond_
 def promotes(comparison: Mapping[str, Any] | None) -> bool:
     """Auto-promote rule: enough held-out labels and a gain beyond noise."""
     return bool(comparison) and not comparison.get("weak", True) and bool(comparison.get("beyond_noise"))
+
+
+def outcome_counts(comparison: Mapping[str, Any] | None) -> dict[str, int] | None:
+    """A stored comparison in counts of held-out labels: {"n", "better" (the new version hits where the base missed),
+    "worse" (the reverse), "same" (both hit or both missed)}; None when the run stored no comparison."""
+    if not comparison or not isinstance(comparison.get("n"), int):
+        return None
+    n, better, worse = comparison["n"], len(comparison.get("better", [])), len(comparison.get("worse", []))
+    return {"n": n, "better": better, "worse": worse, "same": n - better - worse}

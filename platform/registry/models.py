@@ -94,3 +94,8 @@ class TrainingRun(BackgroundJob):
                 name="one_active_training_run_per_team",
             ),
         ]
+
+    @property
+    def label_count(self) -> int:
+        """How many reviewed labels the run froze (and trains on)."""
+        return len(self.dataset_label_ids)

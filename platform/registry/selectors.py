@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import F, JSONField, Q, QuerySet
+from django.db.models import F, JSONField, Prefetch, Q, QuerySet
 from django.db.models.functions import Coalesce
 
 from accounts.models import Team
@@ -74,8 +74,14 @@ def activation_stack(team_id: int) -> list[int]:
 
 
 def training_runs_for(user: AbstractBaseUser) -> QuerySet[TrainingRun]:
-    return TrainingRun.objects.filter(team_id__in=team_ids_for(user)).select_related(
-        "team", "base_version", "created_by", "result_version"
+    """The runs of the user's teams, with the run that made their base version (its frozen labels, not its log) and
+    the activations of the version they made joined."""
+    activations = Prefetch("result_version__activations", ModelActivation.objects.select_related("activated_by"))
+    runs = TrainingRun.objects.filter(team_id__in=team_ids_for(user))
+    return (
+        runs.select_related("team", "base_version__training_run", "created_by", "result_version")
+        .defer("base_version__training_run__history", "base_version__training_run__log")
+        .prefetch_related(activations)
     )
 
 

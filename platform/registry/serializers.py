@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Team
 from accounts.selectors import teams_for
+from registry.comparison import outcome_counts, promotes
 from registry.models import ModelActivation, ModelVersion, TrainingRun
 from registry.selectors import model_versions_for
 
@@ -134,10 +136,34 @@ class ActivationSerializer(serializers.ModelSerializer):
         fields = ["id", "team", "model_version", "activated_by", "reason", "created_at"]
 
 
+class PairedCountsSerializer(serializers.Serializer):
+    """The run's paired comparison in counts of its held-out labels (acc@0.5 hits, label by label)."""
+
+    n = serializers.IntegerField(help_text="held-out labels both versions were measured on")
+    better = serializers.IntegerField(help_text="labels the new version hits and the base missed")
+    worse = serializers.IntegerField(help_text="labels the base hit and the new version misses")
+    same = serializers.IntegerField(help_text="labels both hit or both missed")
+
+
+class PromotionSerializer(serializers.Serializer):
+    """Whether the version a run registered became its team's active model, or the team kept its model."""
+
+    promoted = serializers.BooleanField(help_text="activated for the team (by auto-promotion or an admin)")
+    reason = serializers.CharField(allow_null=True, help_text="how it was first activated: auto-promote, activate, …")
+    activated_by = serializers.CharField(allow_null=True, help_text="who first activated it; null: the system")
+    activated_at = serializers.DateTimeField(allow_null=True)
+    meets_auto_promote_rule = serializers.BooleanField(
+        help_text="its paired comparison shows a gain beyond noise on enough held-out labels (the auto-promote rule)"
+    )
+
+
 class TrainingRunSerializer(serializers.ModelSerializer):
     base_version = VersionRefSerializer(read_only=True, allow_null=True)
     result_version = serializers.SerializerMethodField()
     dataset = serializers.SerializerMethodField()
+    base_label_count = serializers.SerializerMethodField()
+    paired_counts = serializers.SerializerMethodField()
+    promotion = serializers.SerializerMethodField()
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     metrics_min_n = serializers.SerializerMethodField()
 
@@ -145,8 +171,9 @@ class TrainingRunSerializer(serializers.ModelSerializer):
         model = TrainingRun
         fields = [
             "id", "team", "status", "progress", "message", "error", "cancel_requested", "params", "base_version",
-            "dataset", "epoch", "step", "total_steps", "loss", "eta_s", "base_metrics", "new_metrics", "comparison",
-            "forgetting", "metrics_min_n", "result_version", "created_by", "created_at", "started_at", "finished_at",
+            "dataset", "base_label_count", "epoch", "step", "total_steps", "loss", "eta_s", "base_metrics",
+            "new_metrics", "comparison", "paired_counts", "forgetting", "metrics_min_n", "result_version", "promotion",
+            "created_by", "created_at", "started_at", "finished_at",
         ]  # fmt: skip
 
     def get_metrics_min_n(self, run: TrainingRun) -> int:
@@ -154,12 +181,44 @@ class TrainingRunSerializer(serializers.ModelSerializer):
 
     def get_result_version(self, run: TrainingRun) -> dict[str, Any] | None:
         """The version this run registered ({id, name, team}), once it succeeded."""
-        version = getattr(run, "result_version", None) if run.status == "succeeded" else None
+        version = _result_version(run)
         return VersionRefSerializer(version).data if version else None
 
     def get_dataset(self, run: TrainingRun) -> dict[str, Any]:
         """The frozen snapshot: how many labels and their hash."""
-        return {"label_count": len(run.dataset_label_ids), "hash": run.dataset_hash}
+        return {"label_count": run.label_count, "hash": run.dataset_hash}
+
+    def get_base_label_count(self, run: TrainingRun) -> int:
+        """How many of the team's reviewed labels the base version was fine-tuned on: the label count of the team's
+        run that made it; 0 for a version no run of the team made (a base model, a registered checkpoint)."""
+        origin = run.base_version.training_run
+        return origin.label_count if origin is not None and origin.team_id == run.team_id else 0
+
+    @extend_schema_field(PairedCountsSerializer(allow_null=True))
+    def get_paired_counts(self, run: TrainingRun) -> dict[str, int] | None:
+        """Better / worse / the same on the held-out labels, from the stored comparison; null without one."""
+        return outcome_counts(run.comparison)
+
+    @extend_schema_field(PromotionSerializer(allow_null=True))
+    def get_promotion(self, run: TrainingRun) -> dict[str, Any] | None:
+        """For a run that registered a version: whether the team made it active (its first activation); null else."""
+        version = _result_version(run)
+        if version is None:
+            return None
+        mine = [a for a in version.activations.all() if a.team_id == run.team_id]
+        first = min(mine, key=lambda a: (a.created_at, a.id), default=None)
+        return {
+            "promoted": first is not None,
+            "reason": first.reason if first else None,
+            "activated_by": first.activated_by.username if first and first.activated_by else None,
+            "activated_at": first.created_at.isoformat() if first else None,
+            "meets_auto_promote_rule": promotes(run.comparison),
+        }
+
+
+def _result_version(run: TrainingRun) -> ModelVersion | None:
+    """The version a run registered, once it succeeded."""
+    return getattr(run, "result_version", None) if run.status == "succeeded" else None
 
 
 class TrainingRunDetailSerializer(TrainingRunSerializer):
@@ -176,10 +235,15 @@ class TrainingRunCreateSerializer(_TeamScoped):
     base_version = serializers.PrimaryKeyRelatedField(
         queryset=ModelVersion.objects.none(), required=False, allow_null=True, help_text="default: the active version"
     )
-    epochs = serializers.IntegerField(help_text="1..200")
+    epochs = serializers.IntegerField(
+        required=False, allow_null=True, help_text="1..200 passes over the train labels; default: the recipe's steps"
+    )
+    steps = serializers.IntegerField(
+        required=False, allow_null=True, help_text="1..20000 optimizer steps; default: the fine-tune recipe's (300)"
+    )
     batch_size = serializers.IntegerField(default=8, help_text="1..256")
     lr = serializers.FloatField(
-        required=False, allow_null=True, help_text="default: a tenth of the base config's learning rate"
+        required=False, allow_null=True, help_text="peak learning rate for a batch of 8; default: the recipe's (1e-4)"
     )
     replay = serializers.FloatField(
         default=0.0,

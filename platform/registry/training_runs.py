@@ -28,6 +28,7 @@ from registry.services import model_version_activate_unchecked, model_version_re
 log = logging.getLogger(__name__)
 
 EPOCHS = (1, 200)
+STEPS = (1, 20000)
 BATCH_SIZE = (1, 256)
 MAX_REPLAY = 0.5  # at most half of an epoch's pairs replayed from the base model's data
 # A learning rate below 1e-7 changes nothing a fine-tune could measure (1e-320 is a float below the smallest normal);
@@ -39,15 +40,17 @@ def training_run_create(
     *,
     team: Team,
     by: AbstractBaseUser,
-    epochs: int,
+    epochs: int | None = None,
     batch_size: int = 8,
     lr: float | None = None,
     base_version: ModelVersion | None = None,
     replay: float = 0.0,
+    steps: int | None = None,
 ) -> TrainingRun:
-    """Queue a fine-tuning run on the team's reviewed labels, frozen now (team admins)."""
+    """Queue a fine-tuning run on the team's reviewed labels, frozen now (team admins). The training budget is the
+    fine-tune recipe's (smgeo.finetune) unless the run names `steps` or `epochs` (not both); lr None: the recipe's."""
     require_role(by, team.id, Role.ADMIN, "start fine-tuning")
-    params = _checked_params(epochs, batch_size, lr, replay)
+    params = _checked_params(epochs, batch_size, lr, replay, steps)
     try:
         with transaction.atomic():
             run = _create_locked(team, by, params, base_version)
@@ -77,15 +80,22 @@ def _create_locked(team: Team, by: AbstractBaseUser, params: dict, base: ModelVe
     )
 
 
-def _checked_params(epochs: int, batch_size: int, lr: float | None, replay: float = 0.0) -> dict[str, Any]:
-    for field, value, (low, high) in (("epochs", epochs, EPOCHS), ("batch_size", batch_size, BATCH_SIZE)):
+def _checked_params(
+    epochs: int | None, batch_size: int, lr: float | None, replay: float = 0.0, steps: int | None = None
+) -> dict[str, Any]:
+    if epochs is not None and steps is not None:
+        raise InvalidInput("steps: give the training budget as steps or as epochs, not both", field="steps")
+    limits = (("epochs", epochs, EPOCHS), ("steps", steps, STEPS), ("batch_size", batch_size, BATCH_SIZE))
+    for field, value, (low, high) in limits:
+        if value is None and field != "batch_size":
+            continue
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise InvalidInput(f"{field}: must be a whole number from {low} to {high}", field=field)
     if lr is not None and (not isinstance(lr, int | float) or not math.isfinite(lr) or not MIN_LR <= lr <= MAX_LR):
         raise InvalidInput(f"lr: must be a number from {MIN_LR:g} to {MAX_LR:g}", field="lr")
     if isinstance(replay, bool) or not isinstance(replay, int | float) or not 0 <= replay <= MAX_REPLAY:
         raise InvalidInput(f"replay: must be a share from 0 to {MAX_REPLAY}", field="replay")
-    return {"epochs": epochs, "batch_size": batch_size, "lr": lr, "replay": float(replay)}
+    return {"epochs": epochs, "steps": steps, "batch_size": batch_size, "lr": lr, "replay": float(replay)}
 
 
 def _checked_base(team: Team, base: ModelVersion | None) -> ModelVersion:

@@ -52,6 +52,7 @@ def add_look_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup
     parser.add_argument(
         "--placement", type=float, help="0..0.5: how far from the query's centre the target may be (0.42)"
     )
+    parser.add_argument("--style", help="rendering style: temperate (the demo model's), arid or winter")
 
 
 def look_options(args: argparse.Namespace, **more: object) -> SynthOptions:
@@ -75,6 +76,7 @@ def look_options(args: argparse.Namespace, **more: object) -> SynthOptions:
         pitch_deg=pitch,
         photometric=args.photometric,
         placement=args.placement,
+        style=args.style,
         **more,
     )
 

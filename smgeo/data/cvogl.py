@@ -282,6 +282,15 @@ def write_images(data_root: str | Path, data_name: str, split: str, items: Seque
     return [replace(item, query_image=None, satellite_image=None) for item in items]
 
 
+def written_item(record: CVOGLRecord) -> CVOGLItem:
+    """A record as an item whose images are already written: to write a split again (cut, re-split, merged)."""
+    return CVOGLItem(
+        sample_id=record.sample_id, query_file=record.query_file, query_image=None,
+        satellite_file=record.satellite_file, satellite_image=None, click=record.click, box=record.box,
+        category=record.category, polygon=record.polygon,
+    )  # fmt: skip
+
+
 def _box_corners(box: Sequence[float]) -> list[list[float]]:
     x1, y1, x2, y2 = box
     return [[x1, y1], [x2, y1], [x2, y2], [x1, y2]]

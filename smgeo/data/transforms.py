@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import torch
-from PIL import Image, ImageEnhance
+from PIL import Image, ImageEnhance, ImageFilter
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -169,6 +169,52 @@ class ColorJitter:
         return f"ColorJitter(brightness, contrast, saturation={self.strengths})"
 
 
+class QueryPhotometric:
+    """What a drone camera changes beyond colour, on the query only, each with probability `p`: a gamma in
+    [1/(1 + s), 1 + s], a haze (a blend of up to 0.4 s towards a pale grey-blue), a Gaussian blur of radius up to
+    1.5 s pixels and sensor noise of std up to 8 s (0..255). Generic camera effects, not any renderer's own model."""
+
+    def __init__(self, strength: float = 1.0, p: float = 0.5) -> None:
+        self.strength, self.p = strength, p
+
+    def __call__(self, sample: Sample, rng: random.Random) -> Sample:
+        s, image = self.strength, sample["query"].convert("RGB")
+        if rng.random() < self.p:
+            image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.2, 1.5 * s)))
+        array = np.asarray(image, dtype=np.float32) / 255.0
+        if rng.random() < self.p:
+            array = array ** (1.0 + s) ** rng.uniform(-1.0, 1.0)
+        if rng.random() < self.p:
+            haze = rng.uniform(0.0, 0.4 * s)
+            array = (1 - haze) * array + haze * np.array([0.80, 0.82, 0.86], dtype=np.float32)
+        if rng.random() < self.p:
+            noise = np.random.default_rng(rng.getrandbits(32)).normal(0.0, rng.uniform(0.0, 8.0 * s) / 255, array.shape)
+            array = array + noise.astype(np.float32)
+        query = Image.fromarray((np.clip(array, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8))
+        return {**sample, "query": query}
+
+    def __repr__(self) -> str:
+        return f"QueryPhotometric(strength={self.strength}, p={self.p})"
+
+
+class ClickJitter:
+    """Move the click by up to `fraction` of the query's shorter side in x and y, as a person's click lands anywhere
+    near the object. The click stays inside the query."""
+
+    def __init__(self, fraction: float = 0.02) -> None:
+        self.fraction = fraction
+
+    def __call__(self, sample: Sample, rng: random.Random) -> Sample:
+        width, height = sample["query"].size
+        reach = self.fraction * min(width, height)
+        x = min(max(sample["click"][0] + rng.uniform(-reach, reach), 0.0), width - 1.0)
+        y = min(max(sample["click"][1] + rng.uniform(-reach, reach), 0.0), height - 1.0)
+        return {**sample, "click": (x, y)}
+
+    def __repr__(self) -> str:
+        return f"ClickJitter(fraction={self.fraction})"
+
+
 def image_to_tensor(image: Image.Image) -> torch.Tensor:
     """An RGB PIL image -> float32 (3, H, W), normalised with the ImageNet mean and std."""
     array = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
@@ -210,16 +256,28 @@ def _uint8_tensor(image: Image.Image) -> torch.Tensor:
     return torch.from_numpy(np.asarray(image.convert("RGB")).transpose(2, 0, 1).copy())
 
 
-def build_transforms(query_size: tuple[int, int], reference_size: int, train: bool, normalize: bool = True) -> Compose:
+VIEWS = ("standard", "strong")
+
+
+def build_transforms(
+    query_size: tuple[int, int], reference_size: int, train: bool, normalize: bool = True, views: str = "standard"
+) -> Compose:
     """Training: random crops and 90° rotation, resize, then colour jitter (on the small images: cheaper) and
     normalise. Evaluation (`train=False`): resize and normalise only; no randomness at all.
+    views="strong" (a fine-tune's few labels, each shown many ways): deeper reference crops around the box, click
+    jitter, stronger colour jitter and the camera's blur, noise, gamma and haze on the query.
     query_size: (height, width) of the query at the model input; reference_size: side of the reference.
     normalize=False ends in uint8 images instead, for `normalize_images` on the device.
     """
+    if views not in VIEWS:
+        raise ValueError(f"unknown views {views!r}; choose one of {VIEWS}")
     resize = Resize(query_size, reference_size)
     to_tensor = ToTensor(normalize)
     if not train:
         return Compose([resize, to_tensor])
+    if views == "strong":
+        geometric = [RandomQueryCrop(0.7), ClickJitter(0.02), RandomReferenceCrop(0.6), RandomRotate90Reference()]
+        return Compose([*geometric, resize, ColorJitter(0.3, 0.3, 0.3), QueryPhotometric(1.0, 0.5), to_tensor])
     geometric = [RandomQueryCrop(0.8), RandomReferenceCrop(0.75), RandomRotate90Reference()]
     return Compose([*geometric, resize, ColorJitter(), to_tensor])
 

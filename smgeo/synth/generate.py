@@ -17,6 +17,7 @@ from smgeo.synth.drone import render_drone_view
 from smgeo.synth.layout import generate_scene
 from smgeo.synth.photometric import photometric_change
 from smgeo.synth.scene import Scene, SceneLayers, SceneObject
+from smgeo.synth.styles import STYLES
 
 FRAME_SIZE = 1024  # scene pixels across the satellite frame (the CVOGL box frame)
 IMAGE_FORMATS = ("jpg", "png")
@@ -28,7 +29,8 @@ class SynthOptions:
     pitch_deg: camera tilt from nadir; similarity: of look-alikes to their target, 0..1 (1: identical);
     photometric: strength of the drone's light/colour/blur/noise change, 0..1; placement: how far from the query's
     centre the target may appear, as a fraction of the side (0.5: anywhere); the click is a random point of the
-    target's visible top, as a person's click lands anywhere on the object."""
+    target's visible top, as a person's click lands anywhere on the object; style: the colours of ground, roads,
+    roofs, walls and trees (smgeo.synth.styles; the layout is the same in every style)."""
 
     satellite_size: int = 1024
     query_size: int = 256
@@ -41,6 +43,7 @@ class SynthOptions:
     photometric: float = 0.5
     placement: float = 0.42
     image_format: str = "jpg"
+    style: str = "temperate"
 
     def __post_init__(self) -> None:
         checks = {
@@ -52,6 +55,7 @@ class SynthOptions:
             "distractors must be >= 0": self.distractors >= 0,
             "image sizes must be >= 32 pixels": min(self.satellite_size, self.query_size) >= 32,
             f"image format must be one of {IMAGE_FORMATS}": self.image_format in IMAGE_FORMATS,
+            f"style must be one of {sorted(STYLES)}": self.style in STYLES,
         }
         problems = [message for message, ok in checks.items() if not ok]
         if problems:
@@ -138,7 +142,10 @@ def render_pair(
 def render_scene_pairs(options: SynthOptions, seed: int | np.random.SeedSequence) -> ScenePairs:
     """Generate one scene from `seed`, its satellite image and one drone query per target."""
     rng = np.random.default_rng(seed)
-    scene = generate_scene(rng, FRAME_SIZE, options.targets_per_scene, options.distractors, options.similarity)
+    style = STYLES[options.style]
+    scene = generate_scene(
+        rng, FRAME_SIZE, options.targets_per_scene, options.distractors, options.similarity, style=style
+    )
     layers = scene.render(options.satellite_size / FRAME_SIZE)
     result = ScenePairs(scene, layers.nadir())
     for target in (obj for obj in scene.objects if obj.role == "target"):

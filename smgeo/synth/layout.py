@@ -17,6 +17,7 @@ from smgeo.synth.scene import ObjectSpec as Spec
 from smgeo.synth.scene import Road, Scene, SceneObject
 from smgeo.synth.shapes import Footprint
 from smgeo.synth.specs import TARGET_WEIGHTS, lookalike, random_spec
+from smgeo.synth.styles import TEMPERATE, Style
 
 # background objects in a 1024 × 1024 scene at density 1 (category, small, count)
 BACKGROUND = (("building", False, 16), ("pool", False, 2), ("court", False, 1), ("vehicle", False, 3))
@@ -156,12 +157,13 @@ class _Builder:
         return None
 
 
-def _add_targets(builder: _Builder, count: int, angle: float) -> list[SceneObject]:
+def _add_targets(builder: _Builder, count: int, angle: float, style: Style) -> list[SceneObject]:
     names, weights = list(TARGET_WEIGHTS), np.array(list(TARGET_WEIGHTS.values()))
     targets = []
     while len(targets) < count:
         category = str(builder.rng.choice(names, p=weights / weights.sum()))
-        target = builder.add(random_spec(category, builder.rng, angle), margin=12, border=48, role="target")
+        spec = random_spec(category, builder.rng, angle, style=style)
+        target = builder.add(spec, margin=12, border=48, role="target")
         if target is not None:
             targets.append(target)
     return targets
@@ -174,23 +176,26 @@ def generate_scene(
     distractors: int = 4,
     similarity: float = 0.6,
     density: float = 1.0,
+    style: Style = TEMPERATE,
 ) -> Scene:
     """A random scene `size` scene pixels wide with `targets` objects (role "target") and, for each, up to
-    `distractors` look-alikes (role "lookalike", twin_of = the target's id), then background objects."""
+    `distractors` look-alikes (role "lookalike", twin_of = the target's id), then background objects, in the style's
+    colours (the layout does not depend on the style)."""
     angle = rng.uniform(0, 90)
     occupancy = Occupancy(size)
     roads = random_roads(rng, size, angle)
     occupancy.add_roads(roads)
     builder = _Builder(rng, size, roads, occupancy)
-    for target in _add_targets(builder, targets, angle):
+    for target in _add_targets(builder, targets, angle, style):
         for _ in range(distractors):
             for _attempt in range(3):  # another variant when this one found no room
-                twin = lookalike(target.spec, rng, similarity)
+                twin = lookalike(target.spec, rng, similarity, style)
                 if builder.add(twin, margin=8, border=16, role="lookalike", twin_of=target.object_id):
                     break
     area = density * (size / 1024.0) ** 2
     for category, small, count in BACKGROUND:
         for _ in range(round(count * area)):
-            builder.add(random_spec(category, rng, angle, small), margin=2 if small else 6, take=category != "tree")
+            spec = random_spec(category, rng, angle, small, style)
+            builder.add(spec, margin=2 if small else 6, take=category != "tree")
     sun, shadow, texture_seed = rng.uniform(0, 360), rng.uniform(0.35, 0.9), int(rng.integers(2**31))
-    return Scene(size, tuple(builder.objects), tuple(roads), sun, shadow, texture_seed)
+    return Scene(size, tuple(builder.objects), tuple(roads), sun, shadow, texture_seed, style)

@@ -18,11 +18,11 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from smgeo.synth.appearance import Patch, paint, wall_color
 from smgeo.synth.shapes import Footprint, make_footprint
+from smgeo.synth.styles import TEMPERATE, Style
 from smgeo.synth.texture import ground_texture, surface_grain
 
 CATEGORIES = ("building", "tree", "vehicle", "pool", "court")
 ELEVATED = ("building", "tree", "vehicle")
-ASPHALT = (92, 92, 96)
 SHADOW_DARKNESS = np.array([0.52, 0.5, 0.44], dtype=np.float32)  # shadows are dimmer and slightly blue
 
 
@@ -175,7 +175,8 @@ def mark_into(ids: np.ndarray, alpha: np.ndarray, left: int, top: int, object_id
 @dataclass(frozen=True, eq=False)
 class Scene:
     """A square scene `size` scene pixels wide. sun_azimuth_deg: the direction shadows fall, clockwise from
-    north (up); shadow_length: shadow length per unit of height; texture_seed fixes the ground texture."""
+    north (up); shadow_length: shadow length per unit of height; texture_seed fixes the ground texture; style: the
+    colours of ground and roads (the objects' own colours are in their specs)."""
 
     size: float
     objects: tuple[SceneObject, ...]
@@ -183,6 +184,7 @@ class Scene:
     sun_azimuth_deg: float
     shadow_length: float
     texture_seed: int
+    style: Style = TEMPERATE
 
     def shadow_vector(self, height: float) -> tuple[float, float]:
         """(dx, dy) scene pixels from a point at `height` to its shadow on the ground."""
@@ -193,8 +195,8 @@ class Scene:
         """The scene at `scale` layer pixels per scene pixel (1.0: one pixel per scene pixel)."""
         side = round(self.size * scale)
         rng = np.random.default_rng(self.texture_seed)
-        ground = ground_texture(rng, side, self.size)
-        _draw_roads(ground, self.roads, scale, rng)
+        ground = ground_texture(rng, side, self.size, self.style)
+        _draw_roads(ground, self.roads, scale, rng, self.style.asphalt)
         layers = SceneLayers(scale, ground, np.full((side, side), -1, dtype=np.int32), ground.copy())
         patches = {obj.object_id: paint(obj, scale) for obj in self.objects}
         for obj in self.objects:
@@ -205,7 +207,9 @@ class Scene:
         return layers
 
 
-def _draw_roads(ground: np.ndarray, roads: tuple[Road, ...], scale: float, rng: np.random.Generator) -> None:
+def _draw_roads(
+    ground: np.ndarray, roads: tuple[Road, ...], scale: float, rng: np.random.Generator, colour: tuple[int, ...]
+) -> None:
     """Asphalt with light kerbs and dashed centre lines, drawn into `ground` (H, W, 3) in place."""
     side = ground.shape[0]
     mask, marks = Image.new("L", (side, side), 0), Image.new("L", (side, side), 0)
@@ -219,7 +223,7 @@ def _draw_roads(ground: np.ndarray, roads: tuple[Road, ...], scale: float, rng: 
     kerb = np.asarray(mask, dtype=np.uint8)
     edge, asphalt = kerb == 140, kerb == 255
     ground[edge] = ground[edge] * 0.3 + 170 * 0.7
-    ground[asphalt] = np.asarray(ASPHALT, dtype=np.float32) * surface_grain(rng, (int(asphalt.sum()),), 0.04)
+    ground[asphalt] = np.asarray(colour, dtype=np.float32) * surface_grain(rng, (int(asphalt.sum()),), 0.04)
     ground[np.asarray(marks) > 0] = (225, 222, 200)
 
 

@@ -12,11 +12,8 @@ import numpy as np
 
 from smgeo.synth.scene import CATEGORIES
 from smgeo.synth.scene import ObjectSpec as Spec
+from smgeo.synth.styles import TEMPERATE, Style
 
-ROOFS = ((176, 88, 66), (140, 62, 52), (96, 100, 108), (152, 154, 158), (212, 210, 202), (190, 170, 132))
-ROOFS += ((82, 110, 132), (72, 102, 82), (122, 84, 62), (200, 190, 160))
-FACADES = ((222, 212, 192), (200, 196, 186), (236, 232, 222), (172, 122, 96), (182, 182, 176), (212, 192, 152))
-TREES = ((52, 86, 40), (64, 100, 46), (44, 72, 42), (78, 104, 52), (58, 80, 36))
 VEHICLES = ((236, 236, 236), (32, 32, 36), (172, 32, 32), (42, 62, 142), (222, 192, 42), (152, 152, 158))
 VEHICLES += ((42, 112, 62), (232, 122, 32))
 POOLS = ((62, 172, 202), (40, 142, 192), (82, 192, 212), (52, 122, 172), (92, 202, 192))
@@ -32,7 +29,7 @@ def _pick(rng: np.random.Generator, palette: tuple, jitter: float = 10.0) -> tup
     return tuple(int(c) for c in np.clip(np.round(colour), 0, 255))
 
 
-def _building(rng: np.random.Generator, angle: float) -> Spec:
+def _building(rng: np.random.Generator, angle: float, style: Style) -> Spec:
     shape = str(rng.choice(["rectangle", "l_shape", "courtyard"], p=[0.45, 0.3, 0.25]))
     if shape == "rectangle":
         length = rng.uniform(50, 170)
@@ -43,13 +40,14 @@ def _building(rng: np.random.Generator, angle: float) -> Spec:
     else:
         length, width, detail = rng.uniform(90, 180), rng.uniform(80, 170), rng.uniform(24, 40)
     seed, height = int(rng.integers(2**31)), rng.uniform(12, 55)
-    return Spec("building", shape, length, width, detail, angle, height, _pick(rng, ROOFS), _pick(rng, FACADES), seed)
+    roof, walls = _pick(rng, style.roofs), _pick(rng, style.facades)
+    return Spec("building", shape, length, width, detail, angle, height, roof, walls, seed)
 
 
-def _tree(rng: np.random.Generator, small: bool) -> Spec:
+def _tree(rng: np.random.Generator, small: bool, style: Style) -> Spec:
     diameter = rng.uniform(14, 40) if small else rng.uniform(30, 56)
     height, seed = rng.uniform(14, 32), int(rng.integers(2**31))
-    colour = _pick(rng, TREES, 6)
+    colour = _pick(rng, style.trees, 6)
     return Spec("tree", "blob", diameter, diameter, 0.0, 0.0, height, colour, colour, seed)
 
 
@@ -71,13 +69,16 @@ def _court(rng: np.random.Generator, angle: float) -> Spec:
     return Spec("court", "rectangle", length, width, 0.0, angle, 0.0, _pick(rng, COURTS), _pick(rng, SURROUNDS), seed)
 
 
-def random_spec(category: str, rng: np.random.Generator, angle: float = 0.0, small: bool = False) -> Spec:
-    """A random object of `category` aligned with `angle` (degrees); `small`: background trees and cars."""
+def random_spec(
+    category: str, rng: np.random.Generator, angle: float = 0.0, small: bool = False, style: Style = TEMPERATE
+) -> Spec:
+    """A random object of `category` aligned with `angle` (degrees), in the style's colours; `small`: background
+    trees and cars."""
     jitter = rng.uniform(-8, 8)
     if category == "building":
-        return _building(rng, angle + 90 * rng.integers(2) + jitter)
+        return _building(rng, angle + 90 * rng.integers(2) + jitter, style)
     if category == "tree":
-        return _tree(rng, small)
+        return _tree(rng, small, style)
     if category == "vehicle":
         return _vehicle(rng, angle, small)
     if category == "pool":
@@ -87,13 +88,15 @@ def random_spec(category: str, rng: np.random.Generator, angle: float = 0.0, sma
     raise ValueError(f"unknown category {category!r}; choose one of {CATEGORIES}")
 
 
-PALETTES = {  # category -> (colour palette, accent palette)
-    "building": (ROOFS, FACADES),
-    "tree": (TREES, TREES),
-    "vehicle": (VEHICLES, (WINDOWS,)),
-    "pool": (POOLS, COPINGS),
-    "court": (COURTS, SURROUNDS),
-}
+def palettes(category: str, style: Style = TEMPERATE) -> tuple[tuple, tuple]:
+    """(colour palette, accent palette) of a category in a style."""
+    return {
+        "building": (style.roofs, style.facades),
+        "tree": (style.trees, style.trees),
+        "vehicle": (VEHICLES, (WINDOWS,)),
+        "pool": (POOLS, COPINGS),
+        "court": (COURTS, SURROUNDS),
+    }[category]
 
 
 def _towards(colour: tuple[int, int, int], palette: tuple, rng: np.random.Generator, amount: float) -> tuple:
@@ -107,14 +110,15 @@ def _towards(colour: tuple[int, int, int], palette: tuple, rng: np.random.Genera
     return tuple(int(c) for c in np.clip(np.round(moved), 0, 255))
 
 
-def lookalike(spec: Spec, rng: np.random.Generator, similarity: float) -> Spec:
+def lookalike(spec: Spec, rng: np.random.Generator, similarity: float, style: Style = TEMPERATE) -> Spec:
     """A spec like `spec`: same category and shape; sizes, angle and colours moved (1 - similarity) of the way to
-    another random object of its kind. similarity = 1 gives an identical spec (only the surroundings differ)."""
+    another random object of its kind (in the style's colours). similarity = 1 gives an identical spec (only the
+    surroundings differ)."""
     d = 1.0 - similarity
     scale = 1.0 + d * rng.uniform(-0.35, 0.35, 4)
     seed = spec.seed if similarity >= 1 else int(rng.integers(2**30)) * 2 + spec.seed % 2  # keeps the roof type
     length, width = spec.length * scale[0], spec.width * (scale[0] if spec.shape == "blob" else scale[1])
-    colours, accents = PALETTES[spec.category]
+    colours, accents = palettes(spec.category, style)
     color = _towards(spec.color, colours, rng, d)
     accent = color if spec.category == "tree" else _towards(spec.accent, accents, rng, d)
     return replace(

@@ -8,10 +8,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-GRASS = np.array([88, 118, 58], dtype=np.float32)
-DRY_GRASS = np.array([146, 140, 92], dtype=np.float32)
-SOIL = np.array([136, 112, 84], dtype=np.float32)
-PAVEMENT = np.array([150, 148, 140], dtype=np.float32)
+from smgeo.synth.styles import TEMPERATE, Style
 
 
 def smooth_noise(rng: np.random.Generator, out_size: int, cells: int) -> np.ndarray:
@@ -42,8 +39,9 @@ def _upsample(image: np.ndarray, out_size: int) -> np.ndarray:
     return np.asarray(rgb.resize((out_size, out_size), Image.BILINEAR), dtype=np.float32)
 
 
-def ground_texture(rng: np.random.Generator, out_size: int, scene_size: float) -> np.ndarray:
-    """(out_size, out_size, 3) float32 RGB in [0, 255] for a square scene `scene_size` pixels wide.
+def ground_texture(rng: np.random.Generator, out_size: int, scene_size: float, style: Style = TEMPERATE) -> np.ndarray:
+    """(out_size, out_size, 3) float32 RGB in [0, 255] for a square scene `scene_size` pixels wide, in the style's
+    ground colours.
 
     Patches are mixed at a quarter of the resolution and upsampled; only the grain is drawn per pixel.
     """
@@ -52,9 +50,10 @@ def ground_texture(rng: np.random.Generator, out_size: int, scene_size: float) -
     soil = _sigmoid(5.0 * (fractal_noise(rng, low, cells) - 0.9))[..., None]
     pavement = _sigmoid(6.0 * (fractal_noise(rng, low, cells) - 1.2))[..., None]
     tint = rng.uniform(0.9, 1.1, 3).astype(np.float32)
-    colour = GRASS * (1 - dryness) + DRY_GRASS * dryness
-    colour = colour * (1 - soil) + SOIL * soil
-    colour = (colour * (1 - pavement) + PAVEMENT * pavement) * tint
+    grass, dry_grass, bare_soil, paving = (np.array(c, dtype=np.float32) for c in style.ground)
+    colour = grass * (1 - dryness) + dry_grass * dryness
+    colour = colour * (1 - soil) + bare_soil * soil
+    colour = (colour * (1 - pavement) + paving * pavement) * tint
     colour *= (1.0 + 0.07 * fractal_noise(rng, low, cells * 8, octaves=2))[..., None]
     ground = _upsample(colour, out_size)
     ground *= surface_grain(rng, (out_size, out_size), 0.05)

@@ -12,6 +12,7 @@ import pytest
 from accounts.invitations import invitation_create
 from tests.frontend.conftest import screenshot
 from tests.frontend.pages import synthetic_mission
+from tests.frontend.training_runs import finished_run
 from tests.frontend.workspace_helpers import open_workspace, predicted_target
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -65,9 +66,12 @@ def test_every_page_has_no_serious_accessibility_violation(live_server, page, mi
     page.goto(f"{live_server.url}/missions/{setup.mission.id}/review/")
     page.locator(f"#current-target[data-target='{target.id}']").wait_for()
     found += serious_violations(page, "review")
-    page.goto(f"{live_server.url}/console/?team={setup.team.id}")
+    run, _, _ = finished_run(setup, mission.version, "demo+ft", [1, 2, 3], range(24), (set(range(10)), set(range(15))))
+    page.goto(f"{live_server.url}/console/?team={setup.team.id}&run={run.id}")  # with its learning curve and a run
     page.locator(f"#versions tr[data-version='{mission.version.id}']").wait_for()
     page.locator("#members tbody tr[data-username]").first.wait_for()
+    page.locator(f"#learning-curve tr[data-run='{run.id}']").wait_for()
+    page.locator(f"#run-detail[data-run='{run.id}'] #paired-outcome").wait_for()
     found += serious_violations(page, "console")
     page.goto(f"{live_server.url}/account/tokens/")
     page.fill("#create-token input[name=name]", "nightly export")

@@ -17,12 +17,11 @@ from registry.services import model_version_activate_unchecked
 from registry.training_runs import training_run_mark_cancelled, training_run_progress
 from tests.conftest import drain_queue
 from tests.frontend.conftest import log_in, screenshot
+from tests.frontend.training_runs import METRICS, finished_run, make_training_run_row
 from tests.platform.builders import labelled_target, make_basemap, make_drone_image, make_model_version
 from tests.platform.factories import add_member, make_user, team_setup
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-METRICS = {"acc@0.25": 0.6, "acc@0.5": 0.4, "mIoU": 0.35, "center_px": 21.5}
 
 
 def team_with_versions():  # noqa: ANN201
@@ -57,11 +56,8 @@ def run_history() -> list[dict]:
 
 
 def make_run(setup, **fields: object) -> TrainingRun:  # noqa: ANN001
-    values = {
-        "team": setup.team, "base_version": setup.v2, "params": {"epochs": 4, "batch_size": 8, "lr": None},
-        "dataset_label_ids": [11, 12, 13], "dataset_hash": "ab" * 32, "created_by": setup.admin, **fields,
-    }  # fmt: skip
-    return TrainingRun.objects.create(**values)
+    """A run of team_with_versions()'s team from v2 (unless `base_version` says otherwise)."""
+    return make_training_run_row(setup, **{"base_version": setup.v2, **fields})
 
 
 def test_an_admin_activates_a_version_and_rolls_back(live_server, page) -> None:  # noqa: ANN001
@@ -207,6 +203,58 @@ def test_finished_runs_show_metrics_before_and_after_their_version_and_a_failure
     screenshot(page, "console-run-finished")
 
 
+def test_the_learning_curve_pairs_each_runs_base_and_new_version_on_its_own_held_out_labels(live_server, page) -> None:  # noqa: ANN001
+    setup = team_with_versions()
+    hits = (set(range(12)), set(range(18)))  # the new version hits 6 more of 30 labels, and none fewer
+    first, ft1, set1 = finished_run(setup, setup.v2, "v2+ft1", [11, 12, 13], range(30), hits)
+    model_version_activate_unchecked(version=ft1, team=setup.team, reason="auto-promote")
+    hits = (set(range(100, 112)), set(range(100, 110)) | set(range(112, 118)))  # 6 better, 2 worse, 16 the same
+    second, _, set2 = finished_run(setup, ft1, "v2+ft2", list(range(11, 18)), range(100, 124), hits)
+    failed = make_run(setup, dataset_label_ids=list(range(11, 19)), status=JobStatus.FAILED, error="CUDA out of memory")
+    open_console(page, live_server, setup.admin)
+    curve = page.locator("#learning-curve")
+    rows = curve.locator("tr[data-run]")
+    rows.nth(2).wait_for()
+    assert [rows.nth(i).get_attribute("data-run") for i in range(3)] == [str(r.id) for r in (first, second, failed)]
+    one, two, three = (rows.nth(i).inner_text() for i in range(3))
+    assert "0 → 3" in one and "40.0 % n = 30" in one and "60.0 % n = 30" in one and "+20.0 pts" in one
+    assert set1["id"] in one and "held-out labels (never trained on)" in one
+    assert "3 → 7" in two and "50.0 % n = 24" in two and "66.7 % n = 24" in two and set2["id"] in two  # base: ft1
+    assert three.count("not measured: the run failed") == 2
+    series = curve.locator("[data-chart='learning curve'] .plot-series")  # one pair per run with both numbers
+    assert [series.nth(i).get_attribute("data-series") for i in range(series.count())] == [
+        f"run #{first.id}", f"run #{second.id}",
+    ]  # fmt: skip
+    tips = series.nth(0).locator("circle title").all_text_contents()
+    assert tips == [
+        f"run #{first.id}, base v2, trained on 0 labels: acc@0.5 40.0 % on n = 30 "
+        f"(held-out labels (never trained on), {set1['id']})",
+        f"run #{first.id}, new v2+ft1, trained on 3 labels: acc@0.5 60.0 % on n = 30 "
+        f"(held-out labels (never trained on), {set1['id']})",
+    ]
+    assert "n = 24" in series.nth(1).locator("circle title").first.text_content()
+    assert f"run #{failed.id} base: not measured: the run failed" in curve.locator("#curve-missing").inner_text()
+    assert not any(word in curve.inner_html() for word in ("NaN", "null", "undefined", "Infinity"))
+    curve.locator("table").scroll_into_view_if_needed()
+    screenshot(page, "console-learning-curve")
+
+    rows.nth(1).locator("a").click()  # the run's detail: the paired comparison in words, and kept the base
+    detail = page.locator(f"#run-detail[data-run='{second.id}']")
+    detail.wait_for()
+    paired = detail.locator("#paired-outcome").inner_text()
+    assert "better on 6 of 24 held-out labels, worse on 2, the same on 16" in paired
+    assert "Kept the base (v2+ft1): v2+ft2 was never made the team's active model" in detail.inner_text()
+    assert "null" not in detail.inner_text()  # no forgetting measured: nothing said, not "null"
+    detail.locator("#comparison").scroll_into_view_if_needed()
+    screenshot(page, "console-run-outcome")
+    rows.nth(0).locator("a").click()
+    detail = page.locator(f"#run-detail[data-run='{first.id}']")
+    detail.wait_for()
+    paired = detail.locator("#paired-outcome").inner_text()
+    assert "better on 6 of 30 held-out labels, worse on 0, the same on 24" in paired
+    assert "Promoted: v2+ft1 became the team's active model (auto-promoted" in detail.locator("#promotion").inner_text()
+
+
 def test_numbers_on_too_few_labels_are_greyed_and_activating_on_them_is_cautioned(live_server, page) -> None:  # noqa: ANN001
     setup = team_with_versions()
     held_out = set_info("held-out", "held-out labels (never trained on)", range(4))
@@ -248,7 +296,7 @@ def test_an_admin_starts_fine_tuning_from_the_form(live_server, page, broker_que
     page.locator("#runs tr[data-run] .badge.queued").wait_for()
     run = TrainingRun.objects.get()
     assert run.base_version == setup.v1
-    assert run.params == {"epochs": 3, "batch_size": 4, "lr": 0.0002, "replay": 0.25}
+    assert run.params == {"epochs": 3, "steps": None, "batch_size": 4, "lr": 0.0002, "replay": 0.25}
     assert drain_queue("gpu") == [("workers.fine_tune", [run.id])]
     page.locator(f"#run-detail[data-run='{run.id}']").wait_for()
     assert "25 % replay of the base data" in page.inner_text(f"#run-detail[data-run='{run.id}']")

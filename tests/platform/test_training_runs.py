@@ -93,7 +93,7 @@ def test_an_admin_starts_a_run_on_a_frozen_snapshot_and_it_is_enqueued(trained, 
     assert response.status_code == 201, response.json()
     body = response.json()
     assert body["status"] == "queued" and body["base_version"]["id"] == trained.version.id
-    assert body["params"] == {"epochs": 3, "batch_size": 4, "lr": 0.0002, "replay": 0.2}
+    assert body["params"] == {"epochs": 3, "steps": None, "batch_size": 4, "lr": 0.0002, "replay": 0.2}
     assert body["dataset"]["label_review_ids"] == sorted(trained.labels) and body["dataset"]["label_count"] == 2
     assert drain_queue("gpu") == [("workers.fine_tune", [body["id"]])]
     run = TrainingRun.objects.get(id=body["id"])
@@ -134,12 +134,23 @@ def test_a_team_without_labels_cannot_train() -> None:
         ({"epochs": "many"}, "epochs"),
         ({"replay": 0.9}, "replay"),
         ({"replay": -0.1}, "replay"),
+        ({"steps": 0}, "steps"),
+        ({"steps": 20001}, "steps"),
+        ({"steps": 300}, "steps"),  # with epochs (start() sends 3): one budget or the other
     ],
 )
 def test_bad_hyper_parameters_are_refused_naming_the_field(trained, body: dict, field: str) -> None:
     response = start(client_for(trained.admin), trained.team.id, **body)
     assert response.status_code == 400 and field in response.json()["detail"]
     assert not TrainingRun.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_that_names_no_budget_takes_the_fine_tune_recipes(trained, broker_queues) -> None:
+    response = client_for(trained.admin).post(URL, {"team": trained.team.id}, format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["params"] == {"epochs": None, "steps": None, "batch_size": 8, "lr": None, "replay": 0.0}
+    drain_queue("gpu")
 
 
 def test_the_base_version_must_be_one_the_team_can_run(trained) -> None:
@@ -297,3 +308,41 @@ def test_a_corrupt_result_checkpoint_fails_the_finish_and_stores_nothing(trained
         training_run_finish(run_id=run_id, checkpoint_path=path, base_metrics={}, new_metrics={})
     assert TrainingRun.objects.get(id=run_id).status == JobStatus.RUNNING  # the worker then calls training_run_fail
     assert ModelVersion.objects.count() == 1
+
+
+def test_a_run_says_what_it_was_trained_on_how_it_compared_and_whether_it_was_promoted(trained, tmp_path) -> None:
+    trained.team.auto_promote = True
+    trained.team.save(update_fields=["auto_promote"])
+    first = _running(trained)
+    path = tmp_path / "first.pt"
+    path.write_bytes(checkpoint_bytes(seed=96))
+    base = {i: 0.9 if i >= 12 else 0.1 for i in range(24)}  # the new version hits 12 labels the base missed
+    comparison = paired_comparison(base, dict.fromkeys(range(24), 0.9), set_info("held-out", "held-out", range(24)), 20)
+    version = training_run_finish(
+        run_id=first, checkpoint_path=path, base_metrics={"acc@0.5": 0.5}, new_metrics={"acc@0.5": 1.0},
+        comparison=comparison,
+    )  # fmt: skip
+    second = start(client_for(trained.admin), trained.team.id, base_version=version.id).json()["id"]
+    page = client_for(trained.operator).get(f"{URL}?team={trained.team.id}").json()
+    listed = {run["id"]: run for run in page["results"]}
+    assert listed[first]["base_label_count"] == 0 and listed[first]["dataset"]["label_count"] == 2
+    assert listed[first]["paired_counts"] == {"n": 24, "better": 12, "worse": 0, "same": 12}
+    promotion = listed[first]["promotion"]
+    assert promotion["promoted"] and promotion["reason"] == "auto-promote" and promotion["activated_by"] is None
+    assert promotion["meets_auto_promote_rule"] and promotion["activated_at"]
+    # The second run starts from the first one's version: its base was trained on the first run's 2 labels.
+    assert listed[second]["base_label_count"] == 2
+    assert listed[second]["paired_counts"] is None and listed[second]["promotion"] is None
+
+
+def test_a_version_never_activated_kept_the_base(trained, tmp_path) -> None:
+    run_id = _running(trained)
+    path = tmp_path / "kept.pt"
+    path.write_bytes(checkpoint_bytes(seed=95))
+    comparison = paired_comparison({0: 0.1, 1: 0.9}, {0: 0.9, 1: 0.1}, set_info("held-out", "held-out", [0, 1]), 20)
+    training_run_finish(run_id=run_id, checkpoint_path=path, base_metrics={}, new_metrics={}, comparison=comparison)
+    body = client_for(trained.reviewer).get(f"{URL}{run_id}/").json()
+    assert body["paired_counts"] == {"n": 2, "better": 1, "worse": 1, "same": 0}
+    assert body["promotion"] == {
+        "promoted": False, "reason": None, "activated_by": None, "activated_at": None, "meets_auto_promote_rule": False,
+    }  # fmt: skip

@@ -173,3 +173,39 @@ def test_the_command_writes_a_dataset_and_will_not_overwrite_one_unasked(tmp_pat
     assert _cli(*common) == 2 and "--overwrite" in capsys.readouterr().err
     assert _cli(*common, "--overwrite", "--pitch-max", "40") == 0
     assert json.loads((tmp_path / "Cli" / "manifest.json").read_text())["options"]["pitch_deg"] == [20.0, 40.0]
+
+
+def test_a_style_changes_the_colours_of_a_scene_never_its_layout_clicks_or_boxes() -> None:
+    tiny = {**TINY, "targets_per_scene": 2}
+    scenes = {
+        style: render_scene_pairs(synth_options(style=style, **tiny), 3) for style in ("temperate", "arid", "winter")
+    }
+    temperate = scenes["temperate"]
+    for style in ("arid", "winter"):
+        other = scenes[style]
+        assert [p.box for p in other.pairs] == [p.box for p in temperate.pairs]
+        assert [p.click for p in other.pairs] == [p.click for p in temperate.pairs]
+        mean_gap = np.abs(other.satellite.astype(float).mean((0, 1)) - temperate.satellite.astype(float).mean((0, 1)))
+        assert mean_gap.max() > 20  # the ground's colour differs, not just its noise
+    winter_ground = scenes["winter"].satellite.astype(float).mean()
+    assert winter_ground > temperate.satellite.astype(float).mean() + 40  # snow is brighter than grass
+    with pytest.raises(ValueError, match="style must be one of"):
+        synth_options(style="lunar")
+
+
+def test_the_command_writes_a_style_into_its_manifest(tmp_path) -> None:
+    common = [
+        "--out",
+        str(tmp_path),
+        "--name",
+        "Arid",
+        "--scenes-train",
+        "1",
+        "--scenes-val",
+        "0",
+        "--scenes-test",
+        "0",
+    ]
+    common += ["--satellite-size", "128", "--query-size", "64", "--targets-per-scene", "1", "--quiet"]
+    assert _cli(*common, "--style", "arid") == 0
+    assert json.loads((tmp_path / "Arid" / "manifest.json").read_text())["options"]["style"] == "arid"

@@ -10,6 +10,8 @@ from PIL import Image, ImageDraw
 from smgeo.data.transforms import (
     IMAGENET_MEAN,
     IMAGENET_STD,
+    ClickJitter,
+    QueryPhotometric,
     RandomQueryCrop,
     RandomReferenceCrop,
     RandomRotate90Reference,
@@ -127,3 +129,26 @@ def test_colour_jitter_changes_each_view_independently() -> None:
         out = transform(sample, random.Random(seed))
         gaps.append(float((out["query"].mean((1, 2)) - out["reference"].mean((1, 2))).abs().max()))
     assert max(gaps) > 0.05
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_strong_views_keep_the_box_on_its_pixels_and_the_click_within_its_jitter(seed: int) -> None:
+    sample = _marked_sample(random.Random(2000 + seed), marker=2)
+    out = build_transforms(QUERY_SIZE, REFERENCE_SIZE, train=True, views="strong")(sample, random.Random(seed))
+    reach = ClickJitter().fraction * max(QUERY_SIZE) + 1.5  # the jitter, in model-input pixels, plus rounding
+    assert np.abs(np.array(_marker_centre(out["query"])) - out["click"].numpy()).max() <= reach
+    assert np.allclose(_filled_box(out["reference"]), out["box"].numpy(), atol=1.5)
+
+
+def test_the_cameras_photometric_change_touches_the_query_only_and_a_jittered_click_stays_inside() -> None:
+    sample = _marked_sample(random.Random(5))
+    sample["query"] = Image.new("RGB", (160, 120), (120, 90, 60))
+    out = QueryPhotometric(strength=1.0, p=1.0)(sample, random.Random(1))
+    assert out["reference"] is sample["reference"]
+    assert np.abs(np.asarray(out["query"], np.float32) - np.asarray(sample["query"], np.float32)).mean() > 2
+    corner = {**sample, "click": (0.0, 119.0)}
+    for seed in range(20):
+        x, y = ClickJitter(0.1)(corner, random.Random(seed))["click"]
+        assert 0 <= x <= 159 and 0 <= y <= 119
+    with pytest.raises(ValueError, match="unknown views"):
+        build_transforms(QUERY_SIZE, REFERENCE_SIZE, train=True, views="extreme")

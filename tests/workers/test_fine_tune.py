@@ -18,6 +18,7 @@ from registry.training_runs import training_run_claim, training_run_create
 from smgeo.checkpoint import load_checkpoint
 from smgeo.config import config_to_dict, load_config, preset
 from smgeo.data.cvogl import read_records
+from smgeo.finetune import FineTuneRecipe, recipe_config
 from tests.platform.builders import (
     labelled_target,
     make_basemap,
@@ -59,31 +60,29 @@ def test_every_drone_image_lands_in_one_split_as_the_export_splits_it_and_train_
         fine_tune_splits({7: 20})
 
 
-def test_the_fine_tune_config_is_the_base_with_the_run_params(tmp_path: Path) -> None:
+def test_a_run_trains_with_smgeos_recipe_and_its_own_budget_batch_and_lr(tmp_path: Path) -> None:
+    default = FineTuneRecipe()
+    recipe = ft.recipe_of({"epochs": None, "steps": None, "batch_size": 8, "lr": None}, train_pairs=80)
+    assert recipe == default  # nothing named: the measured recipe, whatever the label count
+    recipe = ft.recipe_of({"epochs": None, "steps": 50, "batch_size": 4, "lr": 0.002}, train_pairs=80)
+    assert (recipe.steps, recipe.batch_size, recipe.lr) == (50, 4, 0.002) and recipe.views == default.views
+    assert ft.recipe_of({"epochs": 3, "batch_size": 8}, train_pairs=20).steps == 6  # 3 passes of 2 whole batches
+    assert ft.recipe_of({"epochs": 3, "batch_size": 8}, train_pairs=5).steps == 3  # a batch of 5 each pass
+    assert ft.recipe_of({"epochs": 1, "batch_size": 1}, train_pairs=6, processes=2).steps == 3  # 3 pairs a rank
+
     base = preset("tiny")
     common = {"data_root": tmp_path / "data", "data_name": "team_1_run_2", "out_dir": tmp_path / "out"}
-    config = ft.fine_tune_config(base, {"epochs": 3, "batch_size": 8, "lr": None}, train_pairs=20, **common)
+    config = recipe_config(base, ft.recipe_of({"epochs": 3, "batch_size": 8}, 20), train_pairs=20, **common)
     assert config.model == base.model and config.loss == base.loss  # the architecture is the base's
-    assert (config.train.epochs, config.train.batch_size) == (3, 8)
-    assert config.train.lr == pytest.approx(base.train.lr * ft.LR_SCALE)  # no lr given: a tenth of the base's
-    assert config.train.min_lr / config.train.lr == pytest.approx(base.train.min_lr / base.train.lr)
-    assert config.train.warmup_epochs == pytest.approx(0.3) and config.train.max_steps is None
+    assert (config.train.epochs, config.train.max_steps, config.train.batch_size) == (3, 6, 8)
+    assert config.train.eval_initial and config.train.select_metric == default.select_metric
     assert config.data.data_root == str(tmp_path / "data") and config.data.data_name == "team_1_run_2"
     assert config.data.num_workers == 0 and config.train.out_dir == str(tmp_path / "out")
-    assert config.train.log_every_steps == base.train.log_every_steps
-
-    config = ft.fine_tune_config(base, {"epochs": 1, "batch_size": 8, "lr": 0.002}, train_pairs=5, **common)
-    assert config.train.lr == 0.002 and config.train.batch_size == 5  # a whole batch from 5 pairs
-    config = ft.fine_tune_config(
-        base, {"epochs": 1, "batch_size": 8, "lr": None}, train_pairs=5, processes=2, loader_workers=2, **common
-    )
-    assert config.train.batch_size == 3 and config.data.num_workers == 2  # per process: 3 pairs on each of 2 ranks
-    assert config.train.log_every_steps == 1  # torchrun: every step logged, the task follows metrics.jsonl
 
 
 def test_the_torchrun_command_trains_the_same_config_on_every_gpu(tmp_path: Path) -> None:
-    config = ft.fine_tune_config(
-        preset("tiny"), {"epochs": 2, "batch_size": 4, "lr": 1e-4}, data_root=tmp_path, data_name="d",
+    config = recipe_config(
+        preset("tiny"), FineTuneRecipe(steps=10, batch_size=4), data_root=tmp_path, data_name="d",
         out_dir=tmp_path / "out", train_pairs=40, processes=4,
     )  # fmt: skip
     path = tmp_path / "config.yaml"
@@ -134,8 +133,8 @@ def test_torchrun_trains_on_two_processes_and_its_progress_is_followed(tmp_path:
     small = {"reference_size": 128, "query_size": [64, 64], "encoder": {"dim": 32, "num_heads": 2, "num_layers": 1}}
     base = merge(preset("tiny"), {"model": {**small, "head": {"hidden": 16}}})
     save_checkpoint(tmp_path / "base.pt", base, build_model(base.model).state_dict())
-    config = ft.fine_tune_config(
-        base, {"epochs": 2, "batch_size": 2, "lr": None}, data_root=tmp_path / "data", data_name="S",
+    config = recipe_config(
+        base, FineTuneRecipe(steps=4, batch_size=2, eval_every_steps=2), data_root=tmp_path / "data", data_name="S",
         out_dir=tmp_path / "out", train_pairs=8, processes=2, loader_workers=1,
     )  # fmt: skip
     reporter = RecordingReporter()
@@ -143,6 +142,8 @@ def test_torchrun_trains_on_two_processes_and_its_progress_is_followed(tmp_path:
     assert checkpoint == tmp_path / "out" / "model.pt" and load_checkpoint(checkpoint)["config"] == config
     steps = [(entry["kind"], entry["step"]) for entry in reporter.entries]
     assert steps == [
+        ("val", 0),
+        ("router", 0),
         ("train", 1),
         ("train", 2),
         ("val", 2),
@@ -151,7 +152,7 @@ def test_torchrun_trains_on_two_processes_and_its_progress_is_followed(tmp_path:
         ("train", 4),
         ("val", 4),
         ("router", 4),
-    ]  # 8 pairs / (2 x 2); each validation is followed by the routers' statistics
+    ]  # the base first; 8 pairs / (2 x 2) a step; each validation is followed by the routers' statistics
     metrics, ious = split_metrics(checkpoint, config, "val")
     assert metrics["n"] == len(ious) == 2 and all(0 <= iou <= 1 for iou in ious.values())
 
@@ -298,7 +299,8 @@ def test_a_corrupt_base_checkpoint_fails_the_run_with_the_reason(labelled_team, 
     run = training_run_create(team=labelled_team.team, by=labelled_team.admin, epochs=1, base_version=broken)
     run = wait_for(run.id, timeout_s=60)
     assert run.status == JobStatus.FAILED and run.finished_at, run.message
-    assert "the base version 'field-v7' could not be loaded" in run.error and "not a readable checkpoint" in run.error
+    assert "the base version 'field-v7' could not be loaded" in run.error
+    assert "the stored checkpoint does not match its checksum" in run.error  # fetched through the checked cache
     assert ModelVersion.objects.count() == versions
     labelled_team.team.refresh_from_db()
     assert labelled_team.team.active_model_id == labelled_team.base.id

@@ -2,9 +2,10 @@
 // and roles. Admins change things; other members read. The server enforces the roles anyway: every refusal comes
 // back as an ApiError whose message is shown as it is.
 import { all, api } from "./api.js";
-import { METRICS, measuredOn, metricCell, sampleCount, selectRun, setBaseChoices, showRuns, stopRuns } from "./training.js";
+import { METRICS, measuredOn, metricCell, sampleCount } from "./metrics.js";
+import { selectRun, setBaseChoices, showRuns, stopRuns } from "./training.js";
 import { showMembers } from "./members.js";
-import { el, toast } from "./ui.js";
+import { el, toast, when } from "./ui.js";
 
 const state = { me: null, team: null, versions: [], activations: [] };
 
@@ -12,7 +13,6 @@ const $ = (selector) => document.querySelector(selector);
 const isAdmin = () => state.team?.my_role === "admin";
 const aRole = (role) => `${/^[aeiou]/.test(role) ? "an" : "a"} ${role}`;
 const onlyAdmins = (what) => `only team admins can ${what}; you are ${aRole(state.team?.my_role)} in this team`;
-const when = (iso) => (iso ? new Date(iso).toLocaleString() : "");
 const failed = (error) => toast(error.message, "error");
 
 // ------------------------------------------------------------------------------------------- team

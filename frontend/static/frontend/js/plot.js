@@ -3,7 +3,9 @@
 //   lineChart([{ name: "loss", points: [[step, value], ...] }], { xLabel: "step", yLabel: "loss" })
 //
 // returns an <svg class="plot"> that scales to its container's width (viewBox). Points whose x or y is not a
-// finite number are left out; a series with no points left gets no polyline (and no legend entry).
+// finite number are left out; a series with no points left gets no polyline (and no legend entry). A point may carry
+// a third element, its tooltip ([x, y, "what this point is"]); a series may carry a `title`, its line's tooltip
+// (default: its name).
 
 const NS = "http://www.w3.org/2000/svg";
 const COLORS = ["#1f6feb", "#f79009", "#12b76a", "#7a5af8", "#f04438", "#0e9384", "#667085"];
@@ -53,6 +55,7 @@ function cleaned(series) {
   return series
     .map((s, i) => ({
       name: s.name,
+      title: s.title || s.name,
       color: s.color || COLORS[i % COLORS.length],
       points: (s.points || []).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y)),
     }))
@@ -105,9 +108,10 @@ export function lineChart(series, { xLabel = "", yLabel = "", title = "", width 
     const points = s.points.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(" ");
     const group = node("g", { class: "plot-series", "data-series": s.name },
       node("polyline", { points, fill: "none", stroke: s.color, "stroke-width": 1.8, "stroke-linejoin": "round" },
-        node("title", {}, s.name)));
+        node("title", {}, s.title)));
     if (s.points.length <= MARKERS_UP_TO) {
-      group.append(...s.points.map(([x, y]) => node("circle", { cx: px(x), cy: py(y), r: 2.6, fill: s.color })));
+      group.append(...s.points.map(([x, y, tip]) => node("circle", { cx: px(x), cy: py(y), r: 2.6, fill: s.color },
+        tip ? node("title", {}, tip) : null)));
     }
     chart.append(group);
   }

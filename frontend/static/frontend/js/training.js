@@ -1,19 +1,15 @@
 // Fine-tuning runs of a team: the start form, the list with live progress (polled while a run is queued or
-// running) and cancel, and the selected run's loss and val metric curves and its metrics before/after.
+// running) and cancel, the selected run's loss and val metric curves and its metrics before/after, and the team's
+// learning curve over all its runs (learning_curve.js), drawn again whenever the list is.
 import { all, api } from "./api.js";
+import { renderLearningCurve } from "./learning_curve.js";
+import { METRICS, metricCell, metricChange, sampleCount } from "./metrics.js";
 import { lineChart } from "./plot.js";
-import { badge, el, formatSeconds, poll, toast } from "./ui.js";
+import { comparisonBlock, forgettingLine, promotionLine } from "./run_outcome.js";
+import { badge, el, formatSeconds, poll, toast, when } from "./ui.js";
 
 const ACTIVE = new Set(["queued", "running"]);
 const POLL_MS = 1500;
-const percent = (v) => `${(v * 100).toFixed(1)} %`;
-const pixels = (v) => `${v.toFixed(1)} px`;
-export const METRICS = [
-  { key: "acc@0.25", label: "acc@0.25", format: percent, higher: true },
-  { key: "acc@0.5", label: "acc@0.5", format: percent, higher: true },
-  { key: "mIoU", label: "mIoU", format: percent, higher: true },
-  { key: "center_px", label: "centre error", format: pixels, higher: false },
-];
 
 const state = {
   team: null, admin: false, runs: [], selectedRun: null, poller: null, onFinished: null,
@@ -21,63 +17,7 @@ const state = {
 };
 
 const $ = (selector) => document.querySelector(selector);
-const when = (iso) => (iso ? new Date(iso).toLocaleString() : "");
 const failed = (error) => toast(error.message, "error");
-
-export function metricText(metrics, metric) {
-  const value = metrics?.[metric.key];
-  return typeof value === "number" && Number.isFinite(value) ? metric.format(value) : "—";
-}
-
-// How many labels a set of metrics was measured on (null when it does not say).
-export const sampleCount = (metrics) => (typeof metrics?.n === "number" ? metrics.n : null);
-
-// A metric as a table cell's content: the number, then "n = 24" small; greyed (class "weak") when measured on fewer
-// labels than `minN` or on an unknown number, with the set and the reason in its tooltip.
-export function metricCell(metrics, metric, minN) {
-  const text = metricText(metrics, metric);
-  if (text === "—") return text;
-  const n = sampleCount(metrics);
-  const weak = n === null || n < minN;
-  const on = metrics.set?.name ? ` (${metrics.set.name})` : "";
-  const title = weak
-    ? `measured on ${n ?? "an unknown number of"} labels${on}: fewer than the ${minN} a number needs to be trusted`
-    : `measured on ${n} labels${on}`;
-  return el("span", { class: weak ? "metric weak" : "metric", title }, text, el("span", { class: "metric-n" }, ` n = ${n ?? "?"}`));
-}
-
-// Where a set of metrics was measured: the set's name and its id (two numbers with one id share their labels).
-export function measuredOn(metrics) {
-  const set = metrics?.set;
-  if (!set) return el("span", { class: "muted small" }, Object.keys(metrics || {}).length ? "not recorded" : "—");
-  return el("span", { class: "small measured-on" }, set.name, el("div", { class: "muted" }, set.id));
-}
-
-// What a fine-tune forgot: base and new version on a fixed slice of the base model's own data (when measured).
-export function forgettingLine(forgetting) {
-  if (!forgetting || forgetting.measured === undefined) return null;
-  if (!forgetting.measured) return el("p", { class: "muted small", id: "forgetting" }, `Forgetting: ${forgetting.summary}.`);
-  const lost = forgetting.lost;
-  return el("p", { class: "small", id: "forgetting" }, "Forgetting, on the base model's own data ",
-    el("span", { class: "muted" }, `(${forgetting.set.name}, ${forgetting.set.id})`), ": acc@0.5 ",
-    `${percent(forgetting.base["acc@0.5"])} → ${percent(forgetting.new["acc@0.5"])} `,
-    el("span", { class: lost > 0 ? "worse" : "better" }, lost > 0 ? `(−${(lost * 100).toFixed(1)} pts)` : `(+${(-lost * 100).toFixed(1)} pts)`),
-    ` n = ${forgetting.n}.`);
-}
-
-// The paired comparison of a fine-tune with its base on the held-out labels, in words and numbers.
-export function comparisonBlock(comparison) {
-  if (!comparison || comparison.n === undefined) return null;
-  const pts = (v) => `${v > 0 ? "+" : ""}${(v * 100).toFixed(1)} pts`;
-  const rows = [el("p", { class: comparison.weak ? "verdict weak" : "verdict" }, comparison.verdict)];
-  if (comparison.n > 0) {
-    rows.push(el("p", { class: "small" },
-      `acc@0.5 on ${comparison.n} held-out labels (${comparison.set.id}): ${percent(comparison.base_acc)} → ` +
-      `${percent(comparison.new_acc)}, ${pts(comparison.diff)} (95 % interval ${pts(comparison.ci95[0])} to ` +
-      `${pts(comparison.ci95[1])}); ${comparison.better.length} labels better, ${comparison.worse.length} worse.`));
-  }
-  return el("div", { class: "comparison", id: "comparison" }, el("h3", {}, "Compared with the base, label by label"), rows);
-}
 
 // ------------------------------------------------------------------------------------------- runs
 // Show a team's runs (again: after a team switch or a change of role); polls while one is queued or running.
@@ -121,6 +61,7 @@ async function loadRuns() {
 }
 
 function renderRuns() {
+  renderLearningCurve(state.runs, { onSelect: selectRun });
   const body = $("#runs tbody");
   body.replaceChildren(...state.runs.map(runRow));
   if (!state.runs.length) {
@@ -193,10 +134,12 @@ $("#start-run").addEventListener("submit", async (event) => {
   event.preventDefault();
   const form = new FormData(event.target);
   const lr = form.get("lr");
+  const optional = (name) => (form.get(name) === "" ? null : Number(form.get(name)));
   const body = {
     team: state.team.id,
     base_version: form.get("base_version") ? Number(form.get("base_version")) : null,
-    epochs: Number(form.get("epochs")),
+    steps: optional("steps"),
+    epochs: optional("epochs"),
     batch_size: Number(form.get("batch_size")),
     lr: lr === "" ? null : Number(lr),
     replay: Number(form.get("replay") || 0),
@@ -257,12 +200,12 @@ function renderRunDetail(run) {
   const lr = run.params?.lr;
   box.hidden = false;
   box.dataset.run = run.id;
-  box.replaceChildren(
+  box.replaceChildren(...[ // a part with nothing to say is null: left out, never written as "null"
     el("div", { class: "row" },
       el("h3", { class: "grow" }, `Run #${run.id} `, badge(run.status)),
       el("button", { type: "button", onclick: () => closeRun() }, "Close")),
     el("p", { class: "small" },
-      `Base ${run.base_version.name}; ${run.params?.epochs} epochs, batch size ${run.params?.batch_size}, `,
+      `Base ${run.base_version.name}; ${budget(run.params || {})}, batch size ${run.params?.batch_size}, `,
       `learning rate ${lr ?? "a tenth of the base's"}` +
         (run.params?.replay ? `, ${Math.round(run.params.replay * 100)} % replay of the base data` : "") +
         `; ${run.dataset.label_count} labels frozen `,
@@ -272,9 +215,16 @@ function renderRunDetail(run) {
     run.status === "failed" ? el("p", { class: "error run-error" }, run.error) : "",
     el("div", { class: "run-charts" }, curves(run.history || [])),
     metricsTable(run),
+    promotionLine(run),
     forgettingLine(run.forgetting),
     el("details", { class: "run-log", open: logOpen }, el("summary", {}, "Log"), el("pre", {}, run.log || "(empty)")),
-  );
+  ].filter((part) => part !== null));
+}
+
+// How long a run trains: its steps or epochs as asked, else the fine-tune recipe's own budget.
+function budget(params) {
+  if (params.steps) return `${params.steps} steps`;
+  return params.epochs ? `${params.epochs} epochs` : "the fine-tune recipe's steps";
 }
 
 function closeRun() {
@@ -321,14 +271,6 @@ function metricsTable(run) {
       el("td", {}, metric.label),
       el("td", { class: "num" }, metricCell(before, metric, minN)),
       el("td", { class: "num" }, metricCell(after, metric, minN)),
-      el("td", { class: "num" }, change(before[metric.key], after[metric.key], metric))))),
-  ), comparisonBlock(run.comparison));
-}
-
-function change(before, after, metric) {
-  if (typeof before !== "number" || typeof after !== "number") return "—";
-  const delta = after - before;
-  const better = metric.higher ? delta > 0 : delta < 0;
-  const text = metric.format === percent ? `${(delta * 100).toFixed(1)} pts` : `${delta.toFixed(1)} px`;
-  return el("span", { class: delta === 0 ? "muted" : better ? "better" : "worse" }, delta > 0 ? `+${text}` : text);
+      el("td", { class: "num" }, metricChange(before[metric.key], after[metric.key], metric))))),
+  ), comparisonBlock(run));
 }

@@ -52,3 +52,6 @@ export function formatSeconds(s) {
   if (s < 60) return `${Math.round(s)} s`;
   return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
 }
+
+// A stored time (ISO 8601) in the reader's locale; "" when there is none.
+export const when = (iso) => (iso ? new Date(iso).toLocaleString() : "");

@@ -1,0 +1,93 @@
+"""The fine-tune recipe's development design: candidates fine-tuned from one checkpoint on the first N labels of a
+dataset's train split (the first of its val split decide), each measured on the whole test split beside the base,
+label by label (`smgeo recipe`).
+
+A study dataset is a view of a CVOGL dataset: DATA_NAME__<labels> beside it, with links to its image folders and
+split files cut to the first pairs, so every candidate of one label count trains on the same pairs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from smgeo.data.cvogl import read_records, write_split, written_item
+from smgeo.finetune import FineTuneRecipe
+
+VAL_SHARE = 0.12  # of a label count: the val pairs a team's labels give (the platform splits 80/10/10 by photo)
+
+# name -> the recipe fields that make it (the rest: FineTuneRecipe's defaults). The first two are the fine-tune as
+# the platform ran it before this recipe (lr 2e-5 at batch 8, ten epochs, kept on val acc@0.5 after epoch 1, the
+# base never a candidate) and the measured evidence of issue's analysis (lr 1e-4, standard views).
+CANDIDATES: dict[str, dict[str, Any]] = {
+    "before": {"lr": 2e-5, "steps": 110, "eval_every_steps": 11, "views": "standard", "select_metric": "acc@0.5",
+               "base_candidate": False},
+    "lr1e-4_standard_views": {"views": "standard"},
+    "recipe": {},
+    "frozen_backbone": {"frozen": ("backbone",)},
+    "lr2e-4": {"lr": 2e-4},
+    "lr5e-5": {"lr": 5e-5},
+    "steps150": {"steps": 150},
+    "steps600": {"steps": 600},
+}  # fmt: skip
+
+
+def study_dataset(root: str | Path, name: str, labels: int, val: int | None = None) -> str:
+    """The name of a view of root/name with its first `labels` pairs split into train and val (VAL_SHARE, at least
+    one) and its whole test split; made once."""
+    val = val if val is not None else max(1, round(VAL_SHARE * labels))
+    view = f"{name}__{labels}"
+    folder, source = Path(root) / view, Path(root) / name
+    if not (folder / f"{view}_test.pth").is_file():
+        cuts = {"train": labels - val, "val": val, "test": None}
+        records = {split: read_records(root, name, split)[:count] for split, count in cuts.items()}
+        for split, count in cuts.items():
+            if count is not None and len(records[split]) < count:
+                raise ValueError(f"{name} has {len(records[split])} {split} pairs; the study needs {count}")
+        folder.mkdir(parents=True, exist_ok=True)
+        for images in ("query", "satellite"):
+            if not (folder / images).exists():
+                os.symlink((source / images).resolve(), folder / images)
+        for split, items in records.items():
+            write_split(root, view, split, [written_item(record) for record in items])
+    return view
+
+
+def candidate_recipe(name: str, seed: int = 0) -> tuple[FineTuneRecipe, bool]:
+    """The recipe of a candidate and whether the base is a candidate too."""
+    fields = dict(CANDIDATES[name])
+    base_candidate = fields.pop("base_candidate", True)
+    return dataclasses.replace(FineTuneRecipe(), seed=seed, **fields), base_candidate
+
+
+def paired(base: dict[Any, float], new: dict[Any, float], hit: float = 0.5) -> dict[str, Any]:
+    """Label-by-label change on the same test pairs: better / worse at IoU > hit, and the gain in acc."""
+    ids = sorted(base)
+    better = sum(new[i] > hit >= base[i] for i in ids)
+    worse = sum(base[i] > hit >= new[i] for i in ids)
+    return {"n": len(ids), "better": better, "worse": worse, "gain_acc@0.5": (better - worse) / max(1, len(ids))}
+
+
+def run_candidate(
+    init_from: str | Path, root: str | Path, view: str, name: str, out_dir: Path, seed: int, device: str | None
+) -> dict[str, Any]:
+    """Fine-tune one candidate on the study view; its recipe, what it kept, its val metrics and minutes."""
+    from smgeo.config import merge
+    from smgeo.finetune import finetune_config, result_of
+    from smgeo.training import train
+
+    recipe, base_candidate = candidate_recipe(name, seed)
+    config = finetune_config(init_from, root, view, out_dir, recipe, loader_workers=1)
+    if not base_candidate:
+        config = merge(config, {"train": {"eval_initial": False}})
+    started = time.monotonic()
+    result = result_of(train(config, init_from=init_from, device=device), config)
+    return {
+        "recipe": {**dataclasses.asdict(recipe), "base_candidate": base_candidate},
+        "kept": result.kept if base_candidate else "fine-tuned (the base was no candidate)",
+        "summary": result.summary, "best_step": result.best_step, "steps": result.steps, "val": result.val,
+        "minutes": round((time.monotonic() - started) / 60, 2), "checkpoint": str(result.model_checkpoint),
+    }  # fmt: skip
