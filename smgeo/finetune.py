@@ -1,9 +1,11 @@
 """Fine-tuning a trained model on a few reviewed labels: the recipe, the config it trains with, and `finetune`.
 
-The recipe's defaults are the ones the development design chose (`smgeo recipe`, docs/results/finetune_recipe.json):
-a fixed budget of optimizer steps whatever the label count, a learning rate near the base's own, every label shown
-many ways (strong views), and selection on val mIoU with the starting weights as the first candidate, so a
-fine-tune that does not beat the base on the team's own val labels keeps the base (and says so).
+The recipe's defaults are the ones the development design chose (`smgeo recipe`, docs/results/finetune_recipe_*.json,
+docs/model.md "Fine-tuning on a few labels"): a fixed budget of 300 optimizer steps whatever the label count, a
+learning rate near the base's own (1e-4 for a batch of 8), every part of the model trained (a frozen backbone cannot
+follow a new look), the standard training views, and selection on val mIoU (continuous: a few val labels rank
+nothing by acc@0.5) with the starting weights as the first candidate, so a fine-tune that does not beat the base on
+the team's own val labels keeps the base (and says so).
 
 Run with `smgeo finetune --init-from CKPT --data-root ROOT --data-name NAME --out-dir DIR`: the train split trains,
 the val split decides, the test split is never read. The kept model is DIR/model.pt, as `smgeo train` writes it.
@@ -30,7 +32,8 @@ class FineTuneRecipe:
     """How a fine-tune trains. lr: the peak for a global batch of 8 (scaled to the run's, as `smgeo train` does);
     steps: optimizer steps, the same budget whatever the label count; warmup_share: of the steps; min_lr_ratio: the
     cosine's floor as a share of lr; eval_every_steps: val evaluations (the base is evaluated first, at step 0);
-    views: the training augmentation ("strong": re-crops, click jitter, the camera's photometric change);
+    views: the training augmentation ("standard", or "strong": deeper re-crops, click jitter, the camera's
+    photometric change on the query; measured and not kept);
     frozen: model parts not trained, by name prefix; select_metric: the val metric that picks the kept weights."""
 
     steps: int = 300
@@ -40,7 +43,7 @@ class FineTuneRecipe:
     min_lr_ratio: float = 0.1
     weight_decay: float = 1e-4
     eval_every_steps: int = 25
-    views: str = "strong"
+    views: str = "standard"
     frozen: tuple[str, ...] = field(default_factory=tuple)
     select_metric: str = "mIoU"
     seed: int = 0

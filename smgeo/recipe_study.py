@@ -19,34 +19,45 @@ from smgeo.finetune import FineTuneRecipe
 
 VAL_SHARE = 0.12  # of a label count: the val pairs a team's labels give (the platform splits 80/10/10 by photo)
 
-# name -> the recipe fields that make it (the rest: FineTuneRecipe's defaults). The first two are the fine-tune as
-# the platform ran it before this recipe (lr 2e-5 at batch 8, ten epochs, kept on val acc@0.5 after epoch 1, the
-# base never a candidate) and the measured evidence of issue's analysis (lr 1e-4, standard views).
+# The recipe under study, written out (not FineTuneRecipe's defaults, which the study chose): each candidate changes
+# some of it. "recipe" is FineTuneRecipe() as it is now (the ceiling and the other label counts run it); "before"
+# is the fine-tune as the platform ran it before (lr 2e-5 at batch 8, ten epochs, kept on val acc@0.5 after each
+# epoch, the base never a candidate).
+STUDIED = {"steps": 300, "lr": 1e-4, "views": "strong", "batch_size": 8, "eval_every_steps": 25,
+           "select_metric": "mIoU", "frozen": ()}  # fmt: skip
 CANDIDATES: dict[str, dict[str, Any]] = {
     "before": {"lr": 2e-5, "steps": 110, "eval_every_steps": 11, "views": "standard", "select_metric": "acc@0.5",
                "base_candidate": False},
-    "lr1e-4_standard_views": {"views": "standard"},
-    "recipe": {},
+    "strong_views": {},
+    "standard_views": {"views": "standard"},
     "frozen_backbone": {"frozen": ("backbone",)},
     "lr2e-4": {"lr": 2e-4},
     "lr5e-5": {"lr": 5e-5},
     "steps150": {"steps": 150},
     "steps600": {"steps": 600},
+    "standard_views_lr2e-4": {"views": "standard", "lr": 2e-4},
+    "standard_views_steps600": {"views": "standard", "steps": 600},
+    "recipe": {},
 }  # fmt: skip
 
 
 def study_dataset(root: str | Path, name: str, labels: int, val: int | None = None) -> str:
     """The name of a view of root/name with its first `labels` pairs split into train and val (VAL_SHARE, at least
-    one) and its whole test split; made once."""
+    one) and its whole test split; made once. Val comes from the val split, topped up from the far end of the train
+    split when the val split is short (a ceiling of many labels), never from the train pairs the view trains on."""
     val = val if val is not None else max(1, round(VAL_SHARE * labels))
     view = f"{name}__{labels}"
     folder, source = Path(root) / view, Path(root) / name
     if not (folder / f"{view}_test.pth").is_file():
-        cuts = {"train": labels - val, "val": val, "test": None}
-        records = {split: read_records(root, name, split)[:count] for split, count in cuts.items()}
-        for split, count in cuts.items():
-            if count is not None and len(records[split]) < count:
-                raise ValueError(f"{name} has {len(records[split])} {split} pairs; the study needs {count}")
+        train, spare_val = read_records(root, name, "train"), read_records(root, name, "val")[:val]
+        topped_up = train[len(train) - (val - len(spare_val)) :] if len(spare_val) < val else []
+        records = {
+            "train": train[: labels - val],
+            "val": spare_val + topped_up,
+            "test": read_records(root, name, "test"),
+        }
+        if len(records["train"]) < labels - val or len(train) < labels - len(spare_val):
+            raise ValueError(f"{name} has {len(train)} train and {len(spare_val)} val pairs; the study needs {labels}")
         folder.mkdir(parents=True, exist_ok=True)
         for images in ("query", "satellite"):
             if not (folder / images).exists():
@@ -60,7 +71,8 @@ def candidate_recipe(name: str, seed: int = 0) -> tuple[FineTuneRecipe, bool]:
     """The recipe of a candidate and whether the base is a candidate too."""
     fields = dict(CANDIDATES[name])
     base_candidate = fields.pop("base_candidate", True)
-    return dataclasses.replace(FineTuneRecipe(), seed=seed, **fields), base_candidate
+    studied = {} if name == "recipe" else STUDIED
+    return dataclasses.replace(FineTuneRecipe(), seed=seed, **{**studied, **fields}), base_candidate
 
 
 def paired(base: dict[Any, float], new: dict[Any, float], hit: float = 0.5) -> dict[str, Any]:

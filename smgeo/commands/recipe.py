@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--labels", default="100", help="comma-separated label counts N (train + val), e.g. 25,100")
     parser.add_argument("--candidates", default="before,recipe", help=f"comma-separated, of {list(CANDIDATES)}")
     parser.add_argument("--seeds", default="0", help="comma-separated training seeds (default: 0)")
-    parser.add_argument("--wise", default="", help="comma-separated WiSE-FT weights to try on `recipe`, e.g. 0.5")
+    parser.add_argument("--wise", default="", help="comma-separated WiSE-FT weights to try on each run, e.g. 0.5")
     parser.add_argument("--work-dir", default="runs/recipe", help="one folder per run")
     parser.add_argument("--out", default="docs/results/finetune_recipe.json")
     parser.add_argument("--device", help="cpu, cuda or cuda:N (default: CUDA when present)")
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
                 row = run_candidate(args.init_from, args.data_root, view, name, work, seed, args.device)
                 metrics, iou = measure(row["checkpoint"], args.data_root, view, args.device)
                 row.update(test={key: metrics[key] for key in SUMMARY_KEYS}, paired=paired(base_iou, iou))
-                if name == "recipe":
+                if args.wise:
                     row["wise"] = wise_rows(args, row["checkpoint"], view, base_iou, work)
                 runs[str(seed)] = row
                 print(f"[N={labels} {name} seed {seed}] {row['summary']}; test {row['test']}; {row['paired']}")

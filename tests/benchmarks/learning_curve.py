@@ -2,8 +2,11 @@
 views, a real Celery worker doing the work): upload a mission on a shifted domain, click every photo, review the
 queue in one order with the true box standing in for the reviewer, fine-tune, re-predict the held-out mission.
 
-The shifted domain: `smgeo mission` with hard difficulty, 0.4 m per basemap pixel (the demo model's missions: 0.3),
-drone pitch 40-65 degrees from nadir (hard: 30-60) and photometric change 0.9 (hard: 0.8).
+Two shifted domains (DOMAINS), neither seen by the demo model:
+- "lookalikes": `smgeo mission` with hard difficulty (more and closer look-alikes), 0.4 m per basemap pixel (the demo
+  model's missions: 0.3), drone pitch 40-65 degrees from nadir (hard: 30-60) and photometric change 0.9 (hard: 0.8);
+- "arid": another rendering style of ground, roads, roofs, walls and trees (smgeo.synth.styles), the generator's
+  default difficulty, 0.3 m per pixel.
 """
 
 from __future__ import annotations
@@ -24,8 +27,10 @@ from tests.conftest import wait_until
 from tests.workers.synthetic_mission import box_iou
 
 PHOTOS_PER_SCENE = 8
-SHIFT = {"difficulty": "hard", "pitch_deg": (40.0, 65.0), "photometric": 0.9}
-GSD_M = 0.4
+DOMAINS = {
+    "lookalikes": {"difficulty": "hard", "pitch_deg": (40.0, 65.0), "photometric": 0.9, "gsd_m": 0.4},
+    "arid": {"difficulty": "default", "style": "arid", "gsd_m": 0.3},
+}
 FINISHED = ("succeeded", "failed", "cancelled")
 
 
@@ -45,13 +50,16 @@ class Photo:
     target_id: int = 0
 
 
-def upload_mission(operator: APIClient, mission_id: int, folder: Path, *, seed: int, photos: int) -> list[Photo]:
-    """Generate a mission on the shifted domain with at least `photos` drone photos, upload its basemaps (with their
-    bounds; the worker ingests them) and photos; the photos."""
-    options = synth_options(SHIFT["difficulty"], pitch_deg=SHIFT["pitch_deg"], photometric=SHIFT["photometric"],
-                            targets_per_scene=PHOTOS_PER_SCENE)  # fmt: skip
+def upload_mission(
+    operator: APIClient, mission_id: int, folder: Path, *, seed: int, photos: int, domain: str
+) -> list[Photo]:
+    """Generate a mission on a shifted domain (DOMAINS) with at least `photos` drone photos, upload its basemaps
+    (with their bounds; the worker ingests them) and photos; the photos."""
+    look = dict(DOMAINS[domain])
+    gsd_m, difficulty = look.pop("gsd_m"), look.pop("difficulty")
+    options = synth_options(difficulty, targets_per_scene=PHOTOS_PER_SCENE, **look)
     scenes = math.ceil(photos / PHOTOS_PER_SCENE)
-    manifest = write_mission(folder, scenes=scenes, seed=seed, split="test", gsd_m=GSD_M, options=options)
+    manifest = write_mission(folder, scenes=scenes, seed=seed, split="test", gsd_m=gsd_m, options=options)
     basemap_ids = []
     for index, entry in enumerate(manifest["basemaps"]):
         data = SimpleUploadedFile("basemap.png", (folder / entry["file"]).read_bytes(), "image/png")
@@ -119,27 +127,15 @@ def reopen_all(reviewer: APIClient, target_ids: list[int]) -> None:
         expect(reviewer.post("/api/v1/reviews/", {"target": target_id, "decision": "reopen"}, format="json"), 201)
 
 
-def fine_tune(
-    admin: APIClient, team_id: int, base_version: int, labels: int, replay: float = 0.0, lr: float | None = None
-) -> dict:
-    """A training run on the team's reviewed labels from `base_version`, with an equal number of optimizer steps
-    whatever the label count (epochs_for); the finished run."""
-    body = {"team": team_id, "base_version": base_version, "epochs": epochs_for(labels), "batch_size": 8,
-            "replay": replay, "lr": lr}  # fmt: skip
+def fine_tune(admin: APIClient, team_id: int, base_version: int, replay: float = 0.0, lr: float | None = None) -> dict:
+    """A training run on the team's reviewed labels from `base_version` with the platform's default, the fine-tune
+    recipe (smgeo.finetune: its step budget whatever the label count); the finished run."""
+    body = {"team": team_id, "base_version": base_version, "batch_size": 8, "replay": replay, "lr": lr}
     run = expect(admin.post("/api/v1/training-runs/", body, format="json"), 201)
     return wait_until(
         lambda: _finished(expect(admin.get(f"/api/v1/training-runs/{run['id']}/"))),
         timeout_s=3600, every_s=2.0, what=f"training run {run['id']}",
     )  # fmt: skip
-
-
-STEPS = 60  # optimizer steps per fine-tune (batch 8), about; an epoch at least every 10 steps up to 30 epochs
-
-
-def epochs_for(labels: int, batch_size: int = 8, train_share: float = 0.8) -> int:
-    """Epochs that give about STEPS optimizer steps on the ~80 % of the labels a run trains on (10 to 30)."""
-    steps_per_epoch = math.ceil(max(1.0, labels * train_share) / batch_size)
-    return min(30, max(10, math.ceil(STEPS / steps_per_epoch)))
 
 
 def _finished(run: dict) -> dict | None:

@@ -69,7 +69,7 @@ def test_the_recipe_config_is_the_base_architecture_with_the_recipe_budget(tiny_
     assert config.train.warmup_epochs == pytest.approx(3.0)  # 30 of the 300 steps
     assert config.train.lr == 1e-4 and config.train.min_lr == pytest.approx(1e-5)
     assert config.train.eval_initial and config.train.select_metric == "mIoU" and config.train.eval_every_steps == 25
-    assert config.data.views == "strong" and config.data.num_workers == 0 and config.data.data_name == "team"
+    assert config.data.views == "standard" and config.data.num_workers == 0 and config.data.data_name == "team"
     few = recipe_config(base, recipe, data_root="/d", data_name="t", out_dir=tmp_path, train_pairs=5, processes=2)
     assert few.train.batch_size == 3 and few.train.log_every_steps == 1  # a whole batch on each of 2 processes
     with pytest.raises(ValueError, match="no pairs"):
@@ -166,7 +166,13 @@ def test_a_study_view_cuts_the_first_labels_into_train_and_val_and_keeps_all_of_
     assert [r.sample_id for r in val] == [read_records(root, DATA_NAME, "val")[0].sample_id]
     assert len(read_records(root, view, "test")) == len(read_records(root, DATA_NAME, "test"))
     assert (root / view / "query").resolve() == (root / DATA_NAME / "query").resolve()
-    with pytest.raises(ValueError, match="the study needs 9"):
+    topped = study_dataset(root, DATA_NAME, labels=6, val=3)  # 2 val pairs: one more from the train split's end
+    topped_val = [r.sample_id for r in read_records(root, topped, "val")]
+    originals = [r.sample_id for r in read_records(root, DATA_NAME, "train")]
+    assert topped_val[2] == originals[-1] and originals[-1] not in [
+        r.sample_id for r in read_records(root, topped, "train")
+    ]
+    with pytest.raises(ValueError, match="the study needs 10"):
         study_dataset(root, DATA_NAME, labels=10, val=1)
     assert paired({1: 0.9, 2: 0.1, 3: 0.2}, {1: 0.2, 2: 0.7, 3: 0.8}) == {
         "n": 3, "better": 2, "worse": 1, "gain_acc@0.5": pytest.approx(1 / 3)
