@@ -165,7 +165,13 @@ class TrainingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     def list(self, request: Request, *args: object, **kwargs: object) -> Response:
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(request=TrainingRunCreateSerializer, responses={201: TrainingRunDetailSerializer})
+    @extend_schema(
+        request=TrainingRunCreateSerializer,
+        responses={
+            201: TrainingRunDetailSerializer,
+            409: OpenApiResponse(description="the team has a training run queued or running: its id"),
+        },
+    )
     def create(self, request: Request) -> Response:
         """Freeze the team's reviewed labels and queue fine-tuning (team admins); 409 while another run is active."""
         body = TrainingRunCreateSerializer(data=request.data, context=self.get_serializer_context())
