@@ -134,6 +134,7 @@ class TrainConfig:
     eval_initial: bool = False  # the starting weights are a candidate too, evaluated first (fine-tunes: the base)
     select_metric: str = "acc@0.5"  # the val metric whose best the run keeps; "mIoU" is continuous (few val pairs)
     frozen: tuple[str, ...] = ()  # model parts not trained, by name prefix: e.g. ("backbone",)
+    init_partial: bool = False  # init_from may differ in architecture: its tensors of matching name and shape load
     log_every_steps: int = 10
     max_steps: int | None = None  # stop early (tests, smoke runs)
     out_dir: str = "runs/smgeo"

@@ -148,7 +148,10 @@ class Trainer:
         model = build_model(config.model, seed=config.train.seed, load_pretrained=not (init_from or resume))
         self.model = model.to(self.context.device)
         if init_from:
-            self.model.load_state_dict(load_checkpoint(init_from)["model"])
+            weights = load_checkpoint(init_from)["model"]
+            if config.train.init_partial:
+                weights = matching_weights(self.model, weights, str(init_from))
+            self.model.load_state_dict(weights, strict=not config.train.init_partial)
         freeze(self.model, config.train.frozen)
         if config.train.select_metric not in SELECT_METRICS:
             raise ValueError(f"train.select_metric must be one of {SELECT_METRICS}, got {config.train.select_metric!r}")
@@ -372,6 +375,19 @@ class Trainer:
         key, value = ("step", self.state.best_step) if self.state.best_step >= 0 else ("epoch", self.state.best_epoch)
         val = next((h for h in reversed(self.state.history) if h[key] == value), None)
         return TrainResult(status, self.state, best if best.exists() else None, exported, val, self.lr)
+
+
+def matching_weights(model: torch.nn.Module, weights: dict[str, torch.Tensor], source: str) -> dict[str, torch.Tensor]:
+    """The tensors of `weights` that fit `model` by name and shape (a warm start from another architecture); says
+    which of the model's own stay freshly initialised."""
+    own = model.state_dict()
+    kept = {name: tensor for name, tensor in weights.items() if name in own and own[name].shape == tensor.shape}
+    fresh = sorted(name for name in own if name not in kept)
+    print(
+        f"warm start from {source}: {len(kept)} of the model's {len(own)} tensors loaded; freshly initialised: "
+        + (", ".join(fresh[:8]) + (f" and {len(fresh) - 8} more" if len(fresh) > 8 else "") if fresh else "none")
+    )
+    return kept
 
 
 def train(

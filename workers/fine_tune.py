@@ -38,12 +38,12 @@ from django.conf import settings
 from config.celery_app import app
 from smgeo.checkpoint import CheckpointError, load_checkpoint
 from smgeo.config import SMGeoConfig, config_to_dict
+from smgeo.data.replay import Replay
 from smgeo.finetune import KEPT_BASE, FineTuneRecipe, kept_in, recipe_config, run_finetune, steps_per_epoch
 from smgeo.schedule import effective_lr
 from workers.cvogl_labels import ExportError, query_size_of
 from workers.fine_tune_data import (
     HELD_OUT,
-    Replay,
     SplitError,
     base_data,
     fine_tune_splits,

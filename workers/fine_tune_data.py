@@ -15,22 +15,19 @@ Celery imports this module before Django is set up.
 
 from __future__ import annotations
 
-import random
-import shutil
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from smgeo.config import SMGeoConfig
-from smgeo.data.cvogl import SPLITS, CVOGLItem, read_records, write_split, written_item
+from smgeo.data.cvogl import SPLITS, read_records, write_split
+from smgeo.data.replay import Replay
 from workers.cvogl_labels import split_of, write_pairs
 
 if TYPE_CHECKING:
     from localization.models import Review
 
 HELD_OUT = "test"  # the split name the held-out labels are written under
-REPLAY_IDS = 10**9  # sample ids of replayed base-data pairs (a target id never gets there)
 
 
 class SplitError(Exception):
@@ -76,31 +73,6 @@ def write_fine_tune_dataset(
     for split in SPLITS:
         write_split(root, name, split, items[split])
     return {**{split: len(items[split]) for split in SPLITS}, "replay": len(replayed)}
-
-
-@dataclass(frozen=True)
-class Replay:
-    """Pairs of the base model's own train data mixed into a fine-tune's train split, `share` of the result: a
-    fixed draw (seeded by the run) so a rerun replays the same pairs."""
-
-    root: str
-    name: str
-    share: float
-    seed: int
-
-    def copy_into(self, folder: Path, train_pairs: int) -> list[CVOGLItem]:
-        """Copy the drawn pairs' images into `folder` (prefixed "replay_"); their items (sample ids from 10^9)."""
-        records = read_records(self.root, self.name, "train")
-        count = min(len(records), round(self.share / (1 - self.share) * train_pairs))
-        source = Path(self.root) / self.name
-        items = []
-        for index, record in enumerate(random.Random(self.seed).sample(records, count)):
-            query, satellite = f"replay_{record.query_file}", f"replay_{record.satellite_file}"
-            shutil.copyfile(source / "query" / record.query_file, folder / "query" / query)
-            shutil.copyfile(source / "satellite" / record.satellite_file, folder / "satellite" / satellite)
-            item = replace(written_item(record), sample_id=REPLAY_IDS + index, query_file=query)
-            items.append(replace(item, satellite_file=satellite))
-        return items
 
 
 def split_metrics(

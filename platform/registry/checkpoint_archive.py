@@ -4,11 +4,13 @@ tensors) is refused before anything is allocated.
 
 A torch.save file is a zip archive: `<name>/data.pkl` (a pickle of the object, tensors as references to storages)
 and one entry `<name>/data/<key>` per storage. Before anything is read, the archive's declared sizes are checked
-against MAX_CHECKPOINT_UNPACKED_BYTES (all entries together) and the pickle against MAX_CHECKPOINT_PICKLE_BYTES; the
-pickle is then read by a restricted unpickler that knows only plain values, ordered dicts and tensors, and turns each
-tensor into a `TensorInfo` (dtype, shape, storage) — never its data. The tensor count is checked against
-MAX_CHECKPOINT_TENSORS, and every tensor must lie within its storage entry. Only a scalar tensor's value (a metric)
-is read, a few bytes.
+against MAX_CHECKPOINT_UNPACKED_BYTES (all entries together) and the pickle against MAX_CHECKPOINT_PICKLE_BYTES, and
+only stored or deflated entries are accepted (torch.save stores them; other methods cannot be inflated in bounded
+steps), and an entry holding more compressed bytes than its declared size can take is refused (it lies about its
+size). The pickle is inflated in chunks that stop at its declared size, then read by a restricted unpickler that
+knows only plain values, ordered dicts and tensors, and turns each tensor into a `TensorInfo` (dtype, shape,
+storage) — never its data. The tensor count is checked against MAX_CHECKPOINT_TENSORS, and every tensor must lie
+within its storage entry. Only a scalar tensor's value (a metric) is read, a few bytes.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ STORAGES = {
     "ComplexDoubleStorage": ("complex128", 16, None),
 }  # fmt: skip
 UNSAFE = "it holds objects other than tensors and plain values, which are never loaded (unsafe)"
+READ_CHUNK = 1 << 16  # bytes inflated at a time
+INFLATABLE = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflated"}
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,22 @@ class ArchiveReader:
         self.zip.close()
 
     def check_sizes(self) -> None:
-        """413 naming the limit when the entries would unpack to too much, before any is read."""
+        """413 naming the limit when the entries would unpack to too much, before any is read; 400 for an entry
+        compressed by a method that cannot be inflated in bounded steps."""
+        odd = next((info for info in self.entries.values() if info.compress_type not in INFLATABLE), None)
+        if odd is not None:
+            raise InvalidInput(
+                f"the checkpoint is not a readable PyTorch checkpoint: its entry {odd.filename!r} is compressed with "
+                f"zip method {odd.compress_type}; only stored or deflated entries are read (torch.save stores them)",
+                field=FIELD,
+            )
+        liar = next((info for info in self.entries.values() if info.compress_size > _most_packed(info)), None)
+        if liar is not None:
+            raise InvalidInput(
+                f"the checkpoint is truncated or corrupt: its entry {liar.filename!r} declares {liar.file_size:,} "
+                f"bytes but holds {liar.compress_size:,} compressed bytes (it lies about its size)",
+                field=FIELD,
+            )
         unpacked = sum(info.file_size for info in self.entries.values())
         limit = settings.MAX_CHECKPOINT_UNPACKED_BYTES
         if unpacked > limit:
@@ -133,8 +152,8 @@ class ArchiveReader:
 
     def load(self) -> Any:
         self.check_sizes()
-        data = self.zip.read(self.prefix + "data.pkl")
         try:
+            data = self.read_entry(self.prefix + "data.pkl")
             return _Unpickler(io.BytesIO(data), self).load()
         except (InvalidInput, TooLarge):
             raise
@@ -145,6 +164,15 @@ class ArchiveReader:
                 f"the checkpoint is not a readable PyTorch checkpoint: it is truncated or corrupt ({exc})"[:300],
                 field=FIELD,
             ) from exc
+
+    def read_entry(self, name: str) -> bytes:
+        """An entry's bytes, inflated a chunk at a time: zipfile stops at the declared size, and the CRC then refuses
+        an entry that held more."""
+        info, chunks = self.entries[name], []
+        with self.zip.open(info) as entry:
+            while chunk := entry.read(READ_CHUNK):
+                chunks.append(chunk)
+        return b"".join(chunks)
 
     def storage_bytes(self, key: str) -> int:
         info = self.entries.get(f"{self.prefix}data/{key}")
@@ -174,6 +202,14 @@ class ArchiveReader:
                 field=FIELD,
             )
         return info
+
+
+def _most_packed(info: zipfile.ZipInfo) -> int:
+    """The most compressed bytes an honest entry of info.file_size bytes takes: stored, its size; deflated, its size
+    plus deflate's worst-case overhead (5 bytes per 16 KiB stored block, and the stream's framing)."""
+    if info.compress_type == zipfile.ZIP_STORED:
+        return info.file_size
+    return info.file_size + 5 * (info.file_size // 16384 + 1) + 64
 
 
 class _Unsafe(Exception):

@@ -52,7 +52,12 @@ def add_look_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup
     parser.add_argument(
         "--placement", type=float, help="0..0.5: how far from the query's centre the target may be (0.42)"
     )
-    parser.add_argument("--style", help="rendering style: temperate (the demo model's), arid or winter")
+    parser.add_argument(
+        "--style",
+        help="rendering style: temperate (the first demo model's), arid, winter, city, tropical or autumn; several "
+        "comma-separated (one drawn per scene) or all-but:NAME (every style but one: leave-one-style-out)",
+    )
+    parser.add_argument("--style-jitter", type=float, help="0..1: each scene's colours shifted at random (0)")
 
 
 def look_options(args: argparse.Namespace, **more: object) -> SynthOptions:
@@ -77,6 +82,7 @@ def look_options(args: argparse.Namespace, **more: object) -> SynthOptions:
         photometric=args.photometric,
         placement=args.placement,
         style=args.style,
+        style_jitter=args.style_jitter,
         **more,
     )
 

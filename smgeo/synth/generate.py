@@ -17,10 +17,11 @@ from smgeo.synth.drone import render_drone_view
 from smgeo.synth.layout import generate_scene
 from smgeo.synth.photometric import photometric_change
 from smgeo.synth.scene import Scene, SceneLayers, SceneObject
-from smgeo.synth.styles import STYLES
+from smgeo.synth.styles import STYLES, Style, StyleMix, parse_styles
 
 FRAME_SIZE = 1024  # scene pixels across the satellite frame (the CVOGL box frame)
 IMAGE_FORMATS = ("jpg", "png")
+STYLE_STREAM = 0x57  # mixed into a scene's seed for its style's own random stream
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,9 @@ class SynthOptions:
     photometric: strength of the drone's light/colour/blur/noise change, 0..1; placement: how far from the query's
     centre the target may appear, as a fraction of the side (0.5: anywhere); the click is a random point of the
     target's visible top, as a person's click lands anywhere on the object; style: the colours of ground, roads,
-    roofs, walls and trees (smgeo.synth.styles; the layout is the same in every style)."""
+    roofs, walls and trees (smgeo.synth.styles; the layout is the same in every style): one name, several
+    ("temperate,city": one drawn per scene) or "all-but:NAME" (every style but one); style_jitter: 0..1, each scene's
+    colours shifted at random (domain randomisation)."""
 
     satellite_size: int = 1024
     query_size: int = 256
@@ -44,6 +47,7 @@ class SynthOptions:
     placement: float = 0.42
     image_format: str = "jpg"
     style: str = "temperate"
+    style_jitter: float = 0.0
 
     def __post_init__(self) -> None:
         checks = {
@@ -55,11 +59,17 @@ class SynthOptions:
             "distractors must be >= 0": self.distractors >= 0,
             "image sizes must be >= 32 pixels": min(self.satellite_size, self.query_size) >= 32,
             f"image format must be one of {IMAGE_FORMATS}": self.image_format in IMAGE_FORMATS,
-            f"style must be one of {sorted(STYLES)}": self.style in STYLES,
         }
+        try:
+            self.style_mix()
+        except ValueError as exc:
+            checks[str(exc)] = False
         problems = [message for message, ok in checks.items() if not ok]
         if problems:
             raise ValueError("; ".join(problems))
+
+    def style_mix(self) -> StyleMix:
+        return StyleMix(parse_styles(self.style), self.style_jitter)
 
 
 DIFFICULTIES: dict[str, dict] = {
@@ -139,10 +149,18 @@ def render_pair(
     return SynthPair(query, click_xy, target.box, target.category, target.object_id, camera, visible)
 
 
+def scene_style(mix: StyleMix, seed: int | np.random.SeedSequence) -> Style:
+    """The style of the scene `seed`: drawn from its own stream, so the layout is the same whatever the style."""
+    if len(mix.names) == 1 and mix.jitter == 0:
+        return STYLES[mix.names[0]]
+    sequence = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    return mix.draw(np.random.default_rng([*sequence.generate_state(2).tolist(), STYLE_STREAM]))
+
+
 def render_scene_pairs(options: SynthOptions, seed: int | np.random.SeedSequence) -> ScenePairs:
     """Generate one scene from `seed`, its satellite image and one drone query per target."""
     rng = np.random.default_rng(seed)
-    style = STYLES[options.style]
+    style = scene_style(options.style_mix(), seed)
     scene = generate_scene(
         rng, FRAME_SIZE, options.targets_per_scene, options.distractors, options.similarity, style=style
     )

@@ -1,13 +1,18 @@
 """Rendering styles: the colours a region's ground, roads, roofs, walls and trees have. A style changes how a scene
 looks, never where its objects are: the same seed lays out the same scene in every style.
 
-"temperate" is the look the demo model was trained on; the others stand for imagery a team may bring that the
-model never saw. Hold one out of training to measure how the model transfers (leave-one-style-out).
+"temperate" is the look the first demo model was trained on; the others stand for imagery a team may bring. A
+dataset may draw one style per scene from several (`StyleMix`), each with its colours shifted at random (domain
+randomisation), and hold one family out of training entirely to measure how a model transfers
+(leave-one-style-out).
 """
 
 from __future__ import annotations
 
+import colorsys
 from dataclasses import dataclass
+
+import numpy as np
 
 Colour = tuple[int, int, int]
 
@@ -51,10 +56,102 @@ WINTER = Style(
     facades=((196, 184, 170), (160, 150, 140), (214, 210, 204), (130, 96, 80)),
     trees=((34, 58, 40), (44, 66, 48), (28, 48, 36), (60, 72, 60)),
 )  # fmt: skip
-STYLES = {style.name: style for style in (TEMPERATE, ARID, WINTER)}
+CITY = Style(
+    "city",
+    ground=((104, 112, 88), (132, 130, 118), (118, 110, 100), (164, 162, 158)),
+    asphalt=(70, 72, 76),
+    roofs=((120, 122, 126), (84, 86, 92), (168, 168, 166), (60, 62, 66), (148, 136, 120), (188, 190, 192),
+           (102, 92, 84)),
+    facades=((176, 174, 170), (150, 146, 140), (196, 190, 180), (120, 116, 112)),
+    trees=((46, 76, 44), (56, 86, 50), (40, 64, 40)),
+)  # fmt: skip
+TROPICAL = Style(
+    "tropical",
+    ground=((52, 120, 46), (96, 140, 60), (160, 86, 52), (170, 160, 140)),
+    asphalt=(84, 82, 80),
+    roofs=((178, 52, 40), (40, 92, 150), (210, 120, 60), (226, 226, 220), (40, 130, 110), (150, 150, 156),
+           (196, 68, 60)),
+    facades=((236, 220, 170), (220, 200, 210), (200, 230, 220), (240, 240, 236)),
+    trees=((24, 86, 30), (34, 104, 38), (20, 72, 28), (46, 116, 40)),
+)  # fmt: skip
+AUTUMN = Style(
+    "autumn",
+    ground=((120, 112, 52), (170, 130, 70), (110, 84, 60), (146, 140, 132)),
+    asphalt=(88, 86, 90),
+    roofs=((150, 70, 52), (96, 96, 104), (70, 60, 58), (176, 164, 140), (118, 124, 132), (134, 90, 60)),
+    facades=((210, 196, 176), (180, 170, 160), (160, 120, 92), (226, 220, 210)),
+    trees=((170, 90, 30), (196, 140, 40), (140, 60, 30), (110, 100, 40), (180, 110, 50)),
+)  # fmt: skip
+STYLES = {style.name: style for style in (TEMPERATE, ARID, WINTER, CITY, TROPICAL, AUTUMN)}
+COLOUR_GROUPS = ("ground", "asphalt", "roofs", "facades", "trees")
 
 
 def style_named(name: str) -> Style:
     if name not in STYLES:
         raise ValueError(f"unknown style {name!r}; choose one of {sorted(STYLES)}")
     return STYLES[name]
+
+
+def jittered(style: Style, rng: np.random.Generator, strength: float) -> Style:
+    """The style with its colours shifted at random, `strength` 0..1 (0: unchanged): one hue rotation, saturation
+    and brightness change for the whole scene (a region's light and season), and a smaller one per colour group
+    (this region's roofs are bluer, its trees darker)."""
+    if strength <= 0:
+        return style
+    scene = _shift(rng, strength)
+    changes = {}
+    for group in COLOUR_GROUPS:
+        own = _shift(rng, 0.5 * strength)
+        colours = getattr(style, group)
+        if group == "asphalt":
+            changes[group] = _shifted(colours, scene, own)
+        else:
+            changes[group] = tuple(_shifted(colour, scene, own) for colour in colours)
+    return Style(name=f"{style.name}~", **changes)
+
+
+def _shift(rng: np.random.Generator, strength: float) -> tuple[float, float, float]:
+    """(hue turn in turns, saturation factor, value factor)."""
+    return (
+        float(rng.uniform(-0.08, 0.08) * strength),
+        float(np.exp(rng.uniform(-0.5, 0.5) * strength)),
+        float(np.exp(rng.uniform(-0.25, 0.25) * strength)),
+    )
+
+
+def _shifted(colour: Colour, *shifts: tuple[float, float, float]) -> Colour:
+    h, s, v = colorsys.rgb_to_hsv(*(c / 255 for c in colour))
+    for turn, saturation, value in shifts:
+        h, s, v = (h + turn) % 1.0, min(1.0, s * saturation), min(1.0, v * value)
+    return tuple(int(round(c * 255)) for c in colorsys.hsv_to_rgb(h, s, v))  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class StyleMix:
+    """Styles drawn per scene: one of `names` uniformly, its colours `jittered` by `jitter`. A mix of one style
+    and no jitter is that style."""
+
+    names: tuple[str, ...]
+    jitter: float = 0.0
+
+    def __post_init__(self) -> None:
+        unknown = [name for name in self.names if name not in STYLES]
+        if not self.names or unknown:
+            raise ValueError(f"unknown style {unknown or '(none)'}; choose from {sorted(STYLES)}")
+        if not 0 <= self.jitter <= 1:
+            raise ValueError("style jitter must be in [0, 1]")
+
+    def draw(self, rng: np.random.Generator) -> Style:
+        style = STYLES[self.names[int(rng.integers(len(self.names)))]] if len(self.names) > 1 else STYLES[self.names[0]]
+        return jittered(style, rng, self.jitter)
+
+
+def parse_styles(text: str) -> tuple[str, ...]:
+    """ "temperate,city" -> ("temperate", "city"); "all-but:arid" -> every style except arid (leave one out)."""
+    if text.startswith("all-but:"):
+        left_out = parse_styles(text[len("all-but:") :])
+        unknown = [name for name in left_out if name not in STYLES]
+        if unknown:
+            raise ValueError(f"unknown style {unknown}; choose from {sorted(STYLES)}")
+        return tuple(name for name in STYLES if name not in left_out)
+    return tuple(name.strip() for name in text.split(",") if name.strip())

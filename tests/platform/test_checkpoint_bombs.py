@@ -80,6 +80,69 @@ def test_a_zip_bomb_is_refused_by_its_declared_size_before_anything_is_inflated(
     assert peak_rss_mb() - before < 100
 
 
+def lying_pickle(path: Path, megabytes: int) -> None:
+    """A checkpoint whose data.pkl declares 313 bytes (and the CRC of its first 313) but inflates to `megabytes` MB:
+    the pickle is padded after its STOP opcode with zeros, deflated; written by another process."""
+    script = (
+        "import io, struct, sys, torch, zipfile, zlib\n"
+        f"payload = {{'config': {CONFIG!r}, 'model': {{'w': torch.zeros(2)}}}}\n"
+        "raw = io.BytesIO(); torch.save(payload, raw); raw.seek(0)\n"
+        "out = io.BytesIO()\n"
+        "with zipfile.ZipFile(raw) as src, zipfile.ZipFile(out, 'w', zipfile.ZIP_DEFLATED) as dst:\n"
+        "    for info in src.infolist():\n"
+        "        data = src.read(info)\n"
+        "        if info.filename.endswith('data.pkl'):\n"
+        "            head = data + bytes(313 - len(data))\n"
+        f"            with dst.open(info.filename, 'w') as entry:\n"
+        "                entry.write(head)\n"
+        f"                for _ in range({megabytes}): entry.write(bytes(1 << 20))\n"
+        "        else: dst.writestr(info.filename, data)\n"
+        "blob = bytearray(out.getvalue())\n"
+        "with zipfile.ZipFile(io.BytesIO(bytes(blob))) as z:\n"
+        "    info = next(i for i in z.infolist() if i.filename.endswith('data.pkl'))\n"
+        "crc = zlib.crc32(head)\n"
+        "local = info.header_offset\n"
+        "struct.pack_into('<I', blob, local + 14, crc); struct.pack_into('<I', blob, local + 22, 313)\n"
+        "central = blob.find(b'PK\\x01\\x02')\n"
+        "while struct.unpack_from('<I', blob, central + 42)[0] != local:\n"
+        "    central = blob.find(b'PK\\x01\\x02', central + 4)\n"
+        "struct.pack_into('<I', blob, central + 16, crc); struct.pack_into('<I', blob, central + 24, 313)\n"
+        "open(sys.argv[1], 'wb').write(bytes(blob))\n"
+    )
+    subprocess.run([sys.executable, "-c", script, str(path)], check=True, timeout=120)
+
+
+def test_an_entry_that_lies_about_its_size_is_never_inflated_past_what_it_declares(settings, tmp_path) -> None:  # noqa: ANN001
+    liar = tmp_path / "liar.pt"
+    lying_pickle(liar, megabytes=512)
+    data = liar.read_bytes()
+    assert len(data) < 2 * 2**20
+    with zipfile.ZipFile(liar) as archive:
+        assert sum(info.file_size for info in archive.infolist()) < 2000  # what it declares
+    setup = team_setup()
+    before = fresh_peak_rss_mb()
+    response = register(client_for(setup.admin), setup.team.id, data)
+    assert peak_rss_mb() - before < 100  # 512 MB never inflated here
+    assert response.status_code == 400, response.json()
+    assert "declares 313 bytes" in response.json()["detail"] and "lies about its size" in response.json()["detail"]
+    assert ModelVersion.objects.count() == 0 and stored_checkpoints(settings) == []
+    with ArchiveReader(liar) as archive:  # read past the size check, the pickle still stops at its declared size
+        assert len(archive.read_entry(archive.prefix + "data.pkl")) == 313
+
+
+def test_entries_compressed_by_a_method_that_cannot_be_inflated_in_steps_are_refused(settings) -> None:  # noqa: ANN001
+    raw = io.BytesIO()
+    torch.save({"config": CONFIG, "model": {"w": torch.zeros(4)}}, raw)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(raw.getvalue())) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_BZIP2) as target:
+        for info in source.infolist():
+            target.writestr(info.filename, source.read(info.filename))
+    setup = team_setup()
+    response = register(client_for(setup.admin), setup.team.id, out.getvalue())
+    assert response.status_code == 400 and "zip method 12" in response.json()["detail"], response.json()
+    assert ModelVersion.objects.count() == 0 and stored_checkpoints(settings) == []
+
+
 def test_a_large_honest_checkpoint_registers_without_its_tensors_being_loaded(settings, tmp_path) -> None:  # noqa: ANN001
     big = tmp_path / "big.pt"
     big_checkpoint(big, megabytes=384)

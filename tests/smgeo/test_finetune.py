@@ -15,7 +15,8 @@ from smgeo import training
 from smgeo.checkpoint import load_checkpoint, save_checkpoint
 from smgeo.cli import main
 from smgeo.config import merge
-from smgeo.data.cvogl import read_records, split_path
+from smgeo.data.cvogl import CVOGLDataset, read_records, split_path
+from smgeo.data.replay import REPLAY_IDS, Replay
 from smgeo.finetune import (
     KEPT_BASE,
     KEPT_FINE_TUNED,
@@ -177,3 +178,24 @@ def test_a_study_view_cuts_the_first_labels_into_train_and_val_and_keeps_all_of_
     assert paired({1: 0.9, 2: 0.1, 3: 0.2}, {1: 0.2, 2: 0.7, 3: 0.8}) == {
         "n": 3, "better": 2, "worse": 1, "gain_acc@0.5": pytest.approx(1 / 3)
     }  # fmt: skip
+
+
+def test_a_replay_view_adds_its_share_of_base_pairs_to_train_without_touching_the_source(
+    tiny_dataset, tmp_path
+) -> None:
+    root = tmp_path / "data"
+    shutil.copytree(tiny_dataset / DATA_NAME, root / DATA_NAME)
+    shutil.copytree(tiny_dataset / DATA_NAME, tmp_path / "base" / DATA_NAME)
+    source_files = sorted(p.name for p in (root / DATA_NAME / "satellite").iterdir())
+    view = study_dataset(
+        root, DATA_NAME, labels=4, val=1, replay=Replay(str(tmp_path / "base"), DATA_NAME, 0.5, seed=3)
+    )
+    assert view == f"{DATA_NAME}__4__replay50"
+    train = read_records(root, view, "train")
+    labels = [r for r in train if r.sample_id < REPLAY_IDS]
+    replayed = [r for r in train if r.sample_id >= REPLAY_IDS]
+    assert [r.sample_id for r in labels] == [r.sample_id for r in read_records(root, DATA_NAME, "train")[:3]]
+    assert len(replayed) == 3  # half of the train split
+    assert sorted(p.name for p in (root / DATA_NAME / "satellite").iterdir()) == source_files
+    dataset = CVOGLDataset(root, view, "train")
+    assert len(dataset) == 6 and all(dataset[i] is not None for i in range(6))  # every image of the view is readable

@@ -10,8 +10,10 @@ import pytest
 from smgeo.commands import synth as synth_command
 from smgeo.data.cvogl import CVOGLDataset, read_records
 from smgeo.synth import Camera, generate_dataset, generate_scene, render_drone_view, render_scene_pairs, synth_options
+from smgeo.synth.generate import scene_style
 from smgeo.synth.photometric import photometric_change
 from smgeo.synth.specs import lookalike, random_spec
+from smgeo.synth.styles import STYLES, jittered
 
 NAME = "SynthTest"
 SCENES = {"train": 2, "val": 1, "test": 1}
@@ -189,8 +191,27 @@ def test_a_style_changes_the_colours_of_a_scene_never_its_layout_clicks_or_boxes
         assert mean_gap.max() > 20  # the ground's colour differs, not just its noise
     winter_ground = scenes["winter"].satellite.astype(float).mean()
     assert winter_ground > temperate.satellite.astype(float).mean() + 40  # snow is brighter than grass
-    with pytest.raises(ValueError, match="style must be one of"):
+    with pytest.raises(ValueError, match="unknown style.*lunar"):
         synth_options(style="lunar")
+
+
+def test_a_style_mix_draws_a_style_per_scene_with_jittered_colours_and_leaves_the_layout_alone() -> None:
+    tiny = {**TINY, "targets_per_scene": 2}
+    mix = synth_options(style="all-but:arid", style_jitter=0.6, **tiny)
+    assert "arid" not in mix.style_mix().names and len(mix.style_mix().names) == len(STYLES) - 1
+    drawn = {scene_style(mix.style_mix(), seed).name for seed in range(40)}
+    assert {name.rstrip("~") for name in drawn} == set(mix.style_mix().names)  # every style but arid, none else
+    plain = render_scene_pairs(synth_options(**tiny), 5)
+    mixed, again = (render_scene_pairs(mix, 5) for _ in range(2))
+    assert [p.box for p in mixed.pairs] == [p.box for p in plain.pairs]
+    assert [p.click for p in mixed.pairs] == [p.click for p in plain.pairs]
+    assert np.array_equal(mixed.satellite, again.satellite)  # the same seed draws the same style and colours
+    temperate = synth_options(style="temperate", **tiny).style_mix()
+    palettes = {jittered(STYLES["temperate"], np.random.default_rng(seed), 1.0).roofs for seed in range(5)}
+    assert len(palettes) == 5 and STYLES["temperate"].roofs not in palettes
+    assert scene_style(temperate, 5) is STYLES["temperate"]  # one style without jitter is that style, unshifted
+    with pytest.raises(ValueError, match="jitter must be in"):
+        synth_options(style_jitter=1.5)
 
 
 def test_the_command_writes_a_style_into_its_manifest(tmp_path) -> None:
@@ -209,3 +230,7 @@ def test_the_command_writes_a_style_into_its_manifest(tmp_path) -> None:
     common += ["--satellite-size", "128", "--query-size", "64", "--targets-per-scene", "1", "--quiet"]
     assert _cli(*common, "--style", "arid") == 0
     assert json.loads((tmp_path / "Arid" / "manifest.json").read_text())["options"]["style"] == "arid"
+    mixed = ["--name", "Mixed", "--style", "all-but:arid", "--style-jitter", "0.5"]
+    assert _cli(*common[:2], *mixed, *common[4:]) == 0
+    options = json.loads((tmp_path / "Mixed" / "manifest.json").read_text())["options"]
+    assert (options["style"], options["style_jitter"]) == ("all-but:arid", 0.5)

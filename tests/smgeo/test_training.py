@@ -149,6 +149,25 @@ def test_a_run_from_a_checkpoint_never_reads_its_backbone_weights_file(tiny_data
     assert load_checkpoint(tmp_path / "ft" / "last.pt")["config"].model.backbone.weights == str(gone)
 
 
+def test_a_warm_start_from_another_architecture_loads_the_tensors_that_fit_and_says_which_are_fresh(
+    tiny_dataset, tmp_path, capsys
+) -> None:
+    old = small_config(tiny_dataset, tmp_path / "old", "model.moe.shared_expert=false")
+    base_weights = build_model(old.model, seed=5, load_pretrained=False).state_dict()
+    base = save_checkpoint(tmp_path / "base.pt", old, base_weights)
+    new = small_config(tiny_dataset, tmp_path / "new", "model.moe.shared_expert=true", "train.max_steps=1")
+    with pytest.raises(RuntimeError, match="shared_expert"):  # a plain init_from is strict
+        Trainer(new, init_from=base)
+    trainer = Trainer(small_config(tiny_dataset, tmp_path / "new", "model.moe.shared_expert=true",
+                                   "train.init_partial=true"), init_from=base)  # fmt: skip
+    state = trainer.model.state_dict()
+    shared = [name for name in state if "shared_expert" in name]
+    assert shared and all(name not in base_weights for name in shared)
+    assert all(torch.equal(state[name].cpu(), tensor) for name, tensor in base_weights.items())
+    said = capsys.readouterr().out
+    assert "freshly initialised" in said and "shared_expert" in said
+
+
 def best_size(path: Path) -> int:
     return path.stat().st_size
 
