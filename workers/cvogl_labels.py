@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from missions.reference_window import ReferenceWindow
 
 DEFAULT_QUERY_SIZE = (256, 256)  # (height, width)
+MAX_QUERY_SIDE = 2048  # the registry's bound on model.query_size (registry.checkpoints.SIZE_BOUNDS)
 CONTEXT = 2.5  # the reference window's side, in multiples of the box's longer side (at least FRAME_SIZE px)
 MAX_SHIFT = 0.25  # the window centre moves up to this fraction of its side away from the box centre
 
@@ -46,13 +47,15 @@ class ExportError(Exception):
 
 # ------------------------------------------------------------------------------------------- geometry
 def query_size_of(config: dict[str, Any] | None) -> tuple[int, int]:
-    """(height, width) of the model's query input from a checkpoint config (`model.query_size`: [h, w] or n)."""
+    """(height, width) of the model's query input from a checkpoint config (`model.query_size`: [h, w] or n);
+    ExportError for a size out of MAX_QUERY_SIDE (a version registered before the registry checked it)."""
     size = ((config or {}).get("model") or {}).get("query_size")
-    if isinstance(size, int) and size > 0:
-        return size, size
-    if isinstance(size, list | tuple) and len(size) == 2 and all(isinstance(v, int) and v > 0 for v in size):
-        return int(size[0]), int(size[1])
-    return DEFAULT_QUERY_SIZE
+    sides = [size] if isinstance(size, int) else list(size) if isinstance(size, list | tuple) and len(size) == 2 else []
+    if not sides or not all(isinstance(v, int) and v > 0 for v in sides):
+        return DEFAULT_QUERY_SIZE
+    if max(sides) > MAX_QUERY_SIDE:
+        raise ExportError(f"the model's query size {size} is larger than {MAX_QUERY_SIDE} pixels; register a valid one")
+    return (sides[0], sides[-1])
 
 
 def split_of(drone_image_id: int) -> str:

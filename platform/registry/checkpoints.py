@@ -88,6 +88,7 @@ def _checked(payload: object, tensor_type: type) -> CheckpointInfo:
         raise InvalidInput("the checkpoint's 'metrics' must be a dict", field=FIELD)
     try:
         config, metrics = json_safe(config), json_safe(metrics)
+        check_sizes(config)
         return CheckpointInfo(config, measured_on(metrics, config), str(payload.get("smgeo_version", "")))
     except ValueError as exc:
         raise InvalidInput(f"the checkpoint's config or metrics cannot be stored: {exc}", field=FIELD) from exc
@@ -104,16 +105,50 @@ def measured_on(metrics: dict[str, Any], config: dict[str, Any]) -> dict[str, An
     return {**metrics, "set": measured}
 
 
-def json_safe(value: Any) -> Any:
-    """Plain JSON: tuples become lists, scalar tensors numbers, non-finite floats null; ValueError for the rest."""
+MAX_DEPTH = 16  # nesting of a checkpoint's config or metrics (smgeo's own config nests 4 deep)
+MAX_VALUES = 20_000  # values in a checkpoint's config or metrics, counting each use of a shared list
+SIZE_BOUNDS = {  # what the platform reads from a checkpoint's config, as (section, key): (low, high)
+    ("model", "query_size"): (16, 2048),
+    ("model", "reference_size"): (32, 4096),
+    ("data", "frame_size"): (64, 16384),
+    ("data", "reference_extent_m"): (1.0, 100_000.0),
+}
+
+
+def json_safe(value: Any, budget: list[int] | None = None, depth: int = 0) -> Any:
+    """Plain JSON: tuples become lists, scalar tensors numbers, non-finite floats null; ValueError for the rest, for
+    nesting deeper than MAX_DEPTH and for more than MAX_VALUES values (a shared list counts at each use: a few
+    bytes of pickle must not become megabytes of JSON)."""
+    budget = budget if budget is not None else [MAX_VALUES]
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise ValueError(f"it holds more than {MAX_VALUES:,} values")
+    if depth > MAX_DEPTH:
+        raise ValueError(f"it nests deeper than {MAX_DEPTH} levels")
     if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
+        return {str(k): json_safe(v, budget, depth + 1) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
+        return [json_safe(v, budget, depth + 1) for v in value]
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if value is None or isinstance(value, bool | int | str):
         return value
     if hasattr(value, "numel") and value.numel() == 1:  # a scalar tensor
-        return json_safe(value.item())
+        return json_safe(value.item(), budget, depth + 1)
     raise ValueError(f"a value of type {type(value).__name__} is not plain JSON")
+
+
+def check_sizes(config: dict[str, Any]) -> None:
+    """ValueError naming the field when a size the platform reads from the config is not a number in its bounds
+    (SIZE_BOUNDS): a query size of 20,000 would make every export of the team's labels allocate gigabytes."""
+    for (section, key), (low, high) in SIZE_BOUNDS.items():
+        part = config.get(section)
+        value = part.get(key) if isinstance(part, dict) else None
+        if value is None:
+            continue
+        values = value if isinstance(value, list) and len(value) == 2 else [value]
+        for number in values:
+            if isinstance(number, bool) or not isinstance(number, int | float) or not low <= number <= high:
+                raise ValueError(
+                    f"{section}.{key} must be a number from {low:g} to {high:g} (or two of them), got {str(value)[:40]}"
+                )

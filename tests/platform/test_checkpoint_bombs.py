@@ -196,3 +196,47 @@ def test_the_reader_sees_what_torch_load_sees(tmp_path) -> None:  # noqa: ANN001
         tensor = payload["model"]["head.weight"]
         assert (tensor.dtype, tensor.shape) == ("float32", tuple(loaded["model"]["head.weight"].shape))
         assert payload["metrics"]["acc@0.5"].item() == 0.25 and payload["metrics"]["n"].item() == 7
+
+
+def nested(depth: int) -> list:
+    value: list = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def laughs(levels: int) -> list:
+    """A list of ten references to the previous level, `levels` times: a few bytes of pickle, 10**levels values."""
+    value: list = ["lol"]
+    for _ in range(levels):
+        value = [value] * 10
+    return value
+
+
+@pytest.mark.parametrize(
+    ("config_change", "named"),
+    [
+        ({"extra": nested(5000)}, "nests deeper than 16 levels"),
+        ({"extra": laughs(6)}, "more than 20,000 values"),
+        ({"model": {"query_size": 20000}}, "model.query_size must be a number from 16 to 2048"),
+        ({"model": {"query_size": [128, 0]}}, "model.query_size must be"),
+        ({"model": {"reference_size": "big"}}, "model.reference_size must be"),
+        ({"data": {"reference_extent_m": -5}}, "data.reference_extent_m must be"),
+    ],
+    ids=["deep", "shared-lists", "huge-query", "zero-query", "text-reference", "negative-extent"],
+)
+def test_a_config_too_deep_too_large_or_out_of_bounds_is_refused_naming_why(settings, config_change, named) -> None:  # noqa: ANN001
+    config = {"model": {"query_size": [128, 128], "reference_size": 256}, "loss": {}, "data": {}, "train": {}}
+    for section, value in config_change.items():
+        config[section] = {**config[section], **value} if isinstance(value, dict) else value
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(20_000)  # torch.save recurses once per level; an attacker writes the pickle by hand
+    try:
+        data = checkpoint_bytes(config=config)
+    finally:
+        sys.setrecursionlimit(limit)
+    setup = team_setup()
+    response = register(client_for(setup.admin), setup.team.id, data)
+    assert response.status_code == 400, response.json()
+    assert named in response.json()["detail"], response.json()
+    assert ModelVersion.objects.count() == 0 and stored_checkpoints(settings) == []

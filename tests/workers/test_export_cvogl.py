@@ -24,7 +24,7 @@ from tests.platform.builders import (
     write_geotiff,
 )
 from tests.platform.factories import client_for, team_setup
-from workers.cvogl_labels import label_square, query_size_of, scale_click, split_of
+from workers.cvogl_labels import ExportError, label_square, query_size_of, scale_click, split_of
 from workers.exports import export_cvogl
 
 EXPORTS = "/api/v1/exports/"
@@ -63,6 +63,8 @@ def test_splits_follow_the_drone_image_about_80_10_10() -> None:
 def test_query_size_and_click_scaling() -> None:
     assert query_size_of(None) == (256, 256) and query_size_of({"model": {"query_size": [128, 96]}}) == (128, 96)
     assert query_size_of({"model": {"query_size": 64}}) == (64, 64)
+    with pytest.raises(ExportError, match="larger than 2048 pixels"):  # registered before the registry bounded it
+        query_size_of({"model": {"query_size": 20000}})
     assert scale_click((99.5, 0), (200, 100), (100, 50)) == (49.5, -0.25)
 
 
