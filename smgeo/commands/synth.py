@@ -29,6 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=1, help="processes (default: 1); the output does not change")
     parser.add_argument("--overwrite", action="store_true", help="replace a dataset already at OUT/NAME")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--preview", metavar="PNG", help="write a contact sheet of the styles and of --style's draws, no data"
+    )
 
 
 def add_look_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
@@ -98,6 +101,11 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         options = _options(args)
+        if args.preview:
+            from smgeo.synth.preview import preview
+
+            print(f"wrote {preview(options, args.preview)}: every style, then draws of --style {options.style}")
+            return 0
         scenes = {"train": args.scenes_train, "val": args.scenes_val, "test": args.scenes_test}
         start = time.perf_counter()
         manifest = generate_dataset(

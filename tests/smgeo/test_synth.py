@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from smgeo.commands import synth as synth_command
 from smgeo.data.cvogl import CVOGLDataset, read_records
@@ -234,3 +235,12 @@ def test_the_command_writes_a_style_into_its_manifest(tmp_path) -> None:
     assert _cli(*common[:2], *mixed, *common[4:]) == 0
     options = json.loads((tmp_path / "Mixed" / "manifest.json").read_text())["options"]
     assert (options["style"], options["style_jitter"]) == ("all-but:arid", 0.5)
+
+
+def test_the_preview_draws_every_style_and_the_mix_without_writing_a_dataset(tmp_path) -> None:
+    sheet = tmp_path / "styles.png"
+    small = ["--satellite-size", "64", "--query-size", "32", "--out", str(tmp_path), "--name", "None"]
+    assert _cli("--preview", str(sheet), "--style", "all-but:arid", "--style-jitter", "0.5", *small) == 0
+    with Image.open(sheet) as image:
+        assert image.size == (len(STYLES) * 256, 3 * (256 + 16))  # two rows of styles, one of the mix's draws
+    assert not (tmp_path / "None").exists()
