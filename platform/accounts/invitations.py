@@ -21,6 +21,7 @@ from django.utils import timezone
 from accounts.models import Invitation, Membership, Role, Team
 from accounts.permissions import require_role
 from accounts.secret_keys import key_hash, new_key
+from accounts.selectors import has_role
 from core.errors import Conflict, InvalidInput, NotFound
 
 DEFAULT_TTL_S = 3 * 24 * 3600
@@ -73,7 +74,7 @@ def invitation_create(*, team: Team, username: str, role: str, by: AbstractBaseU
     username = _clean_username(username)
     _check_username_free(username)
     now = timezone.now()
-    waiting = Invitation.objects.filter(username__iexact=username, accepted_at__isnull=True, expires_at__gt=now)
+    waiting = team.invitations.filter(username__iexact=username, accepted_at__isnull=True, expires_at__gt=now)
     if waiting.exists():
         raise Conflict(
             f"an invitation for {username!r} is already waiting to be used; withdraw it first to make a new link",
@@ -97,13 +98,19 @@ def invitation_withdraw(*, team: Team, invitation_id: int, by: AbstractBaseUser)
 
 def invitation_for_key(key: str) -> Invitation:
     """The invitation a link's key opens; NotFound for an unknown key, Conflict for a used or expired one."""
-    invitation = Invitation.objects.select_related("team").filter(key_hash=key_hash(key)).first()
+    invitation = Invitation.objects.select_related("team", "created_by").filter(key_hash=key_hash(key)).first()
     if invitation is None:
         raise NotFound("this invitation link is not valid (withdrawn or mistyped); ask a team admin for a new one")
     if invitation.accepted_at is not None:
         raise Conflict(USED)
     if invitation.expires_at <= timezone.now():
         raise Conflict("this invitation link has expired; ask a team admin for a new one")
+    maker = invitation.created_by
+    if maker is None or not maker.is_active or not has_role(maker, invitation.team_id, Role.ADMIN):
+        raise Conflict(
+            "this invitation link is no longer valid: the admin who made it no longer administers the team; "
+            "ask a team admin for a new one"
+        )
     return invitation
 
 

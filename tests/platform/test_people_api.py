@@ -112,6 +112,29 @@ def test_an_invitation_is_refused_for_a_taken_username_a_waiting_one_and_by_non_
     assert refused.status_code == 403 and "team admins" in refused.json()["detail"]
 
 
+def test_a_link_dies_with_its_makers_admin_rights_and_other_teams_pending_names_stay_private() -> None:
+    setup = team_setup()
+    second_admin = make_user("second-admin")
+    Membership.objects.create(user=second_admin, team=setup.team, role=Role.ADMIN)
+    made = client_for(second_admin).post(
+        f"/api/v1/teams/{setup.team.id}/invitations/", {"username": "sleeper", "role": "admin"}
+    )
+    key = key_of(made.json()["link"])
+    assert Client().get(f"/invite/{key}/").status_code == 200
+    membership = Membership.objects.get(team=setup.team, user=second_admin)
+    removed = client_for(setup.admin).delete(f"/api/v1/teams/{setup.team.id}/members/{membership.id}/")
+    assert removed.status_code == 204
+    form = {"password": PASSWORD, "password_again": PASSWORD}
+    refused = Client().post(f"/invite/{key}/", form)
+    assert refused.status_code == 409 and b"no longer administers the team" in refused.content
+    assert not get_user_model().objects.filter(username="sleeper").exists()
+
+    assert invite(setup, username="pending-name").status_code == 201
+    other_url = f"/api/v1/teams/{setup.other_team.id}/invitations/"  # nothing tells another team A waits for it
+    again = client_for(setup.outsider).post(other_url, {"username": "pending-name", "role": "reviewer"})
+    assert again.status_code == 201, again.json()
+
+
 # ------------------------------------------------------------------------------------------- API tokens
 def token_client(key: str) -> APIClient:
     client = APIClient()
