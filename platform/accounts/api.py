@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from accounts import invitations, services
 from accounts.models import Invitation, Membership, Role, Team
-from accounts.permissions import require_role
+from accounts.permissions import require_role, require_signed_in
 from accounts.selectors import members_of, role_in, teams_for
 
 
@@ -136,6 +136,7 @@ class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         request=MembershipWriteSerializer,
         responses={
             201: NewInvitationSerializer,
+            403: OpenApiResponse(description="not a team admin, or sent with an API token (invite signed in)"),
             409: OpenApiResponse(description="the username has an account or an invitation waiting"),
         },
     )
@@ -143,6 +144,7 @@ class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
     def invite(self, request: Request, pk: str) -> Response:
         """Invite a new person: a one-time link (shown once) where they set their password and join with the role."""
         team = self.get_object()
+        require_signed_in(request, "invite people")
         body = MembershipWriteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         made = invitations.invitation_create(team=team, by=request.user, **body.validated_data)

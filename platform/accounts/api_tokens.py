@@ -72,3 +72,22 @@ def api_token_user(key: str) -> tuple[AbstractBaseUser, ApiToken] | None:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
     return token.user, token
+
+
+def note_password_change(sender: type, instance: AbstractBaseUser, update_fields: object = None, **_: object) -> None:
+    """pre_save of a user: mark a save that changes the password (admin, `changepassword`, any set_password)."""
+    if instance.pk is None or (update_fields is not None and "password" not in update_fields):
+        return
+    stored = sender.objects.filter(pk=instance.pk).values_list("password", flat=True).first()
+    instance._password_changed = stored is not None and stored != instance.password  # noqa: SLF001
+
+
+def revoke_tokens_on_password_change(sender: type, instance: AbstractBaseUser, **_: object) -> None:
+    """post_save of a user: a new password revokes every API token of theirs (named and legacy): a token taken
+    with the old password must not outlive it."""
+    if getattr(instance, "_password_changed", False):
+        from rest_framework.authtoken.models import Token
+
+        ApiToken.objects.filter(user=instance).delete()
+        Token.objects.filter(user=instance).delete()
+        instance._password_changed = False  # noqa: SLF001

@@ -20,3 +20,10 @@ def require_role(user: AbstractBaseUser, team_id: int, minimum: Role, action: st
         article = "an" if role.value[0] in "aeiou" else "a"
         raise PermissionDenied(f"only {WHO_CAN[minimum]} can {action}; you are {article} {role.value} in this team")
     return role
+
+
+def require_signed_in(request: object, action: str) -> None:
+    """403 when a request comes with an API token: a leaked script's token must not make tokens or invitations that
+    outlive it; the person signs in to the web app for those."""
+    if getattr(request, "auth", None) is not None:  # session requests have no auth object; token requests do
+        raise PermissionDenied(f"an API token cannot {action}; sign in to the web app to do it")

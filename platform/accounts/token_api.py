@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from accounts.api_tokens import api_token_create, api_token_revoke, tokens_of
 from accounts.models import ApiToken
+from accounts.permissions import require_signed_in
 
 
 class ApiTokenSerializer(serializers.ModelSerializer):
@@ -40,10 +41,15 @@ class ApiTokenListView(APIView):
 
     @extend_schema(
         request=ApiTokenNameSerializer,
-        responses={201: NewApiTokenSerializer, 409: OpenApiResponse(description="a token of yours has that name")},
+        responses={
+            201: NewApiTokenSerializer,
+            403: OpenApiResponse(description="sent with an API token: tokens are made signed in"),
+            409: OpenApiResponse(description="a token of yours has that name"),
+        },
     )
     def post(self, request: Request) -> Response:
-        """Make a named token; its key is in this answer only."""
+        """Make a named token; its key is in this answer only. Signed in only: a token cannot make tokens."""
+        require_signed_in(request, "make API tokens")
         body = ApiTokenNameSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         made = api_token_create(user=request.user, name=body.validated_data["name"])

@@ -186,3 +186,24 @@ def test_a_token_made_with_drf_create_token_keeps_working_and_a_made_up_one_is_r
     assert token_client(legacy.key).get("/api/v1/me/").json()["username"] == "old-script"
     assert token_client("smg_made-up").get("/api/v1/me/").status_code == 401
     assert token_client("made-up").get("/api/v1/me/").status_code == 401
+
+
+def test_a_token_cannot_make_tokens_or_invitations_and_a_new_password_revokes_every_token() -> None:
+    setup = team_setup()
+    key = client_for(setup.admin).post("/api/v1/me/tokens/", {"name": "script"}).json()["key"]
+    script = token_client(key)
+    minted = script.post("/api/v1/me/tokens/", {"name": "survivor"})
+    assert minted.status_code == 403 and "an API token cannot make API tokens" in minted.json()["detail"]
+    invited = script.post(f"/api/v1/teams/{setup.team.id}/invitations/", {"username": "x", "role": "admin"})
+    assert invited.status_code == 403 and "cannot invite people" in invited.json()["detail"]
+    assert ApiToken.objects.filter(user=setup.admin).count() == 1 and not Invitation.objects.exists()
+    assert script.get("/api/v1/me/").status_code == 200  # the token still does what scripts do
+    legacy = Token.objects.create(user=setup.admin)
+    setup.admin.last_login = timezone.now()
+    setup.admin.save(update_fields=["last_login"])  # a sign-in: no password change, the tokens stay
+    assert script.get("/api/v1/me/").status_code == 200
+    setup.admin.set_password("a-brand-new-password-77")
+    setup.admin.save()
+    assert script.get("/api/v1/me/").status_code == 401
+    assert token_client(legacy.key).get("/api/v1/me/").status_code == 401
+    assert not ApiToken.objects.filter(user=setup.admin).exists()
