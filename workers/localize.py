@@ -285,6 +285,11 @@ def failure_reason(exc: BaseException) -> str:
 
     if isinstance(exc, LocalizeError | ModelUnavailable | DomainError):
         return str(exc)
+    if isinstance(exc, FileNotFoundError):  # never the server's paths
+        return "a file the localization needs (the drone photo or the basemap) is missing from storage; upload it again"
+    if isinstance(exc, OSError):
+        reason = exc.strerror or "input/output error"
+        return f"the localization could not read its files ({type(exc).__name__}: {reason})"
     return f"the localization failed unexpectedly ({type(exc).__name__}: {exc})"
 
 

@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from core.errors import Conflict, InvalidInput
 from core.ids import parse_id
 from core.models import JobStatus
+from core.stored_files import stored_file_response
 from exports import services
 from exports.geojson import feature_collection
 from exports.models import ExportJob
@@ -96,7 +97,10 @@ class ExportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         if job.status != JobStatus.SUCCEEDED or not job.file:
             raise Conflict(f"this export is {job.status}; download it once it has succeeded")
         filename = f"mission-{job.mission_id}-cvogl.zip"
-        return FileResponse(job.file.open("rb"), as_attachment=True, filename=filename, content_type="application/zip")
+        return stored_file_response(
+            job.file, "export's zip", filename=filename, content_type="application/zip", as_attachment=True,
+            cache_control=None,
+        )  # fmt: skip
 
     @extend_schema(request=None, responses=ExportJobSerializer)
     @action(detail=True, methods=["post"])

@@ -19,6 +19,7 @@ from accounts.permissions import require_role
 from core.errors import Conflict, InvalidInput, NotFound
 from core.filters import IdFilter, IdFilterSet
 from core.ids import parse_id
+from core.stored_files import stored_file_response
 from localization import batch_services, delete_services, review_services, selectors, services, target_list
 from localization.models import Prediction, Review, Target, TargetStatus
 from localization.review_queue import QUEUE_STATUSES, review_queue_parse
@@ -243,16 +244,8 @@ class PredictionViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get"])
     def heatmap(self, request: Request, pk: str) -> FileResponse:
         """The heatmap PNG over `heatmap_window` (basemap pixels) / `heatmap_bounds` (lon/lat), for team members."""
-        prediction = self.get_object()
-        if not prediction.heatmap:
-            raise NotFound("this prediction has no heatmap")
-        try:
-            handle = prediction.heatmap.open("rb")
-        except FileNotFoundError:
-            raise NotFound("the heatmap file is missing from storage") from None
-        response = FileResponse(handle, content_type="image/png")
-        response["Cache-Control"] = "private, max-age=86400"  # a prediction's heatmap never changes
-        return response
+        prediction = self.get_object()  # a prediction's heatmap never changes: cached a day
+        return stored_file_response(prediction.heatmap, "heatmap of this prediction", content_type="image/png")
 
 
 class ReviewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):

@@ -6,9 +6,6 @@ images and thumbnails come from the `file/` and `thumbnail/` actions, basemaps a
 
 from __future__ import annotations
 
-import mimetypes
-
-from django.db.models.fields.files import FieldFile
 from django.http import FileResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -25,6 +22,7 @@ from core.errors import InvalidInput
 from core.filters import IdFilter, IdFilterSet
 from core.models import JobStatus
 from core.parsers import JSONParser
+from core.stored_files import stored_file_response
 from missions import basemap_services, drone_services
 from missions.models import Basemap, DroneImage
 from missions.renderers import ImageRenderer
@@ -177,25 +175,15 @@ class DroneImageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def file(self, request: Request, pk: str) -> FileResponse:
         """The uploaded image, as uploaded."""
         image = self.get_object()
-        return _file_response(image.file, image.original_name)
+        return stored_file_response(image.file, "drone photo's file", filename=image.original_name)
 
     @extend_schema(responses={(200, "image/jpeg"): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"], renderer_classes=[JSONRenderer, ImageRenderer])
     def thumbnail(self, request: Request, pk: str) -> FileResponse:
         """A JPEG thumbnail, longest side 320 px."""
         image = self.get_object()
-        return _file_response(image.thumbnail, f"thumbnail-{image.original_name.rsplit('.', 1)[0]}.jpg")
-
-
-def _file_response(field_file: FieldFile, filename: str) -> FileResponse:
-    """Stream a stored file (through the storage API) with a safe, display-only file name."""
-    content_type = mimetypes.guess_type(field_file.name)[0] or "application/octet-stream"
-    response = FileResponse(
-        field_file.storage.open(field_file.name, "rb"), content_type=content_type, filename=filename
-    )
-    response["Cache-Control"] = "private, max-age=86400"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+        name = f"thumbnail-{image.original_name.rsplit('.', 1)[0]}.jpg"
+        return stored_file_response(image.thumbnail, "drone photo's thumbnail", filename=name)
 
 
 def register(router: DefaultRouter) -> None:

@@ -178,6 +178,20 @@ def test_a_failure_names_its_reason_and_a_retry_succeeds(mission, worker) -> Non
     assert target.status == TargetStatus.PREDICTED
 
 
+def test_a_photo_missing_from_storage_fails_its_click_in_words_and_its_files_are_404_not_500(mission, worker) -> None:  # noqa: ANN001
+    photo = mission.drone_images[1]
+    photo.file.storage.delete(photo.file.name)
+    photo.thumbnail.storage.delete(photo.thumbnail.name)
+    body = click(mission, 1)
+    target = wait_until(lambda: finished(body["id"]), timeout_s=60, what="the failure")
+    assert target.status == TargetStatus.FAILED and "missing from storage" in target.error
+    assert "/" not in target.error and "media" not in target.error.lower()  # no server path
+    reviewer = client_for(mission.setup.reviewer)
+    for what in ("file", "thumbnail"):
+        response = reviewer.get(f"/api/v1/drone-images/{photo.id}/{what}/")
+        assert response.status_code == 404 and "missing from storage" in response.json()["detail"], response
+
+
 def test_a_batch_re_predicts_with_another_version_beside_the_current_predictions(mission, worker) -> None:  # noqa: ANN001
     targets = [click(mission, i) for i in GOOD_PAIRS]
     for body in targets:
