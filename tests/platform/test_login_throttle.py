@@ -4,6 +4,7 @@ counts live in the real Redis cache, shared by every web process."""
 
 from __future__ import annotations
 
+import secrets
 import time
 
 import pytest
@@ -18,11 +19,19 @@ pytestmark = pytest.mark.django_db
 PASSWORD = "pw-for-tests-123"
 
 
-def log_in(username: str, password: str, address: str = "10.1.1.1", path: str = "/login/"):  # noqa: ANN201
-    return Client(REMOTE_ADDR=address).post(path, {"username": username, "password": password})
+ADDRESS = ["10.1.1.1"]  # this test's own address: the per-address count must not carry over from another test
 
 
-def fail(username: str, times: int, address: str = "10.1.1.1", path: str = "/login/") -> None:
+@pytest.fixture(autouse=True)
+def own_address() -> None:
+    ADDRESS[0] = f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}.{secrets.randbelow(250) + 1}"
+
+
+def log_in(username: str, password: str, address: str | None = None, path: str = "/login/"):  # noqa: ANN201
+    return Client(REMOTE_ADDR=address or ADDRESS[0]).post(path, {"username": username, "password": password})
+
+
+def fail(username: str, times: int, address: str | None = None, path: str = "/login/") -> None:
     for _ in range(times):
         response = log_in(username, "wrong password", address, path)
         refused = b"did not match" in response.content or b"enter the correct username" in response.content
@@ -47,7 +56,7 @@ def test_the_count_is_kept_in_redis_and_the_lock_ends_with_the_window(settings) 
     settings.LOGIN_FAILURE_WINDOW_S = 2
     user = make_user("patient-pilot")
     fail(user.username, settings.LOGIN_FAILURES_ALLOWED)
-    request = Client(REMOTE_ADDR="10.1.1.1").get("/login/").wsgi_request
+    request = Client(REMOTE_ADDR=ADDRESS[0]).get("/login/").wsgi_request
     key = cache.make_and_validate_key(login_throttle._key(request, user.username))
     with cache._cache.get_client() as redis:  # RedisCache's own client: the count really is in Redis, with a TTL
         assert int(redis.get(key)) == settings.LOGIN_FAILURES_ALLOWED and 0 < redis.ttl(key) <= 2
@@ -106,3 +115,14 @@ def test_a_fullwidth_spelling_of_a_locked_name_is_locked_too(path: str) -> None:
         locked = log_in(spelling, PASSWORD, address, path)
         assert locked.status_code == 429, spelling
         assert "_auth_user_id" not in locked.wsgi_request.session
+
+
+def test_one_address_spraying_one_password_over_many_usernames_is_stopped_for_every_name(settings) -> None:  # noqa: ANN001
+    settings.LOGIN_ADDRESS_FAILURES_ALLOWED = 20
+    real = make_user("sprayed-pilot")
+    for index in range(20):  # 20 names, one wrong password each: no single name reaches its own limit
+        fail(f"guess-{index}", 1)
+    locked = log_in(real.username, PASSWORD)
+    assert locked.status_code == 429 and b"for several usernames" in locked.content
+    assert locked["Retry-After"] == str(settings.LOGIN_FAILURE_WINDOW_S)
+    assert log_in(real.username, PASSWORD, address="10.250.0.1").status_code == 302  # another address is not

@@ -161,6 +161,7 @@ CACHES = {
 # Log-in throttling: this many failed log-ins for a username from one address within the window answer 429.
 LOGIN_FAILURES_ALLOWED = env.int("LOGIN_FAILURES_ALLOWED", default=5)
 LOGIN_FAILURE_WINDOW_S = env.int("LOGIN_FAILURE_WINDOW_S", default=15 * 60)
+LOGIN_ADDRESS_FAILURES_ALLOWED = env.int("LOGIN_ADDRESS_FAILURES_ALLOWED", default=20)  # any usernames, one address
 # How long an invitation link to join a team stays usable (it works once).
 INVITATION_TTL_S = env.int("INVITATION_TTL_S", default=3 * 24 * 3600)
 

@@ -17,3 +17,5 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # the embedd
     DATABASES["default"]["TEST"] = {"NAME": DATABASES["default"]["NAME"]}
 # Real Redis, under keys of this test process only (they expire with the throttle's window).
 CACHES["default"]["KEY_PREFIX"] = f"smgeo-test-{uuid.uuid4().hex[:12]}"  # noqa: F405
+# The whole suite signs in from 127.0.0.1: the per-address budget is set where a test measures it.
+LOGIN_ADDRESS_FAILURES_ALLOWED = 200
