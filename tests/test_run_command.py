@@ -65,10 +65,10 @@ def wait_for(proc: subprocess.Popen, log: Path, check, what: str, timeout_s: flo
     raise AssertionError(f"{what} did not happen within {timeout_s:g} s:\n{log.read_text()}")
 
 
-def operator_token(env: dict[str, str]) -> str:
-    """An API token of the demo operator, made the way docs/platform.md says (`manage.py drf_create_token`)."""
+def operator_token(env: dict[str, str], username: str = "operator") -> str:
+    """An API token of a demo user, made the way docs/platform.md says (`manage.py drf_create_token`)."""
     out = subprocess.run(
-        [sys.executable, "manage.py", "drf_create_token", "operator"],
+        [sys.executable, "manage.py", "drf_create_token", username],
         cwd=ROOT, env=env, capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     return re.search(r"token (\w+)", out).group(1)
@@ -153,6 +153,8 @@ def test_run_command_serves_healthz_with_a_worker_and_stops_on_ctrl_c(tmp_path: 
                 body = wait_healthy(proc, f"http://127.0.0.1:{port}/healthz", log)
                 print(f"run {attempt}: /healthz 200 after {time.monotonic() - start:.1f} s")
                 wait_for(proc, log, lambda log=log: "Ready: " in log.read_text(), "the ready banner with the logins")
+                assert "answered" not in body["workers"]  # anonymous: what is up, not the machines
+                status, body = get_json(f"http://127.0.0.1:{port}/healthz", operator_token(env, "admin"))
                 if attempt == 0:
                     api, token = f"http://127.0.0.1:{port}/api/v1", operator_token(env)
                     click_the_demo_target(proc, log, api, token, tmp_path)

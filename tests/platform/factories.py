@@ -14,9 +14,9 @@ from missions.models import Mission
 _counter = itertools.count(1)
 
 
-def make_user(username: str | None = None, password: str = "pw-for-tests-123"):  # noqa: ANN201
+def make_user(username: str | None = None, password: str = "pw-for-tests-123", **fields: object):  # noqa: ANN201
     username = username or f"user{next(_counter)}"
-    return get_user_model().objects.create_user(username=username, password=password)
+    return get_user_model().objects.create_user(username=username, password=password, **fields)
 
 
 def make_team(name: str | None = None) -> Team:
