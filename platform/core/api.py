@@ -25,10 +25,7 @@ class Pagination(pagination.PageNumberPagination):
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Errors as {"detail": "...", "code": "..."} (+ "field", + per-field errors for validation)."""
     if isinstance(exc, DomainError):
-        body = {"detail": exc.message, "code": exc.code, **exc.extra}
-        if exc.field:
-            body["field"] = exc.field
-        return Response(body, status=exc.status_code)
+        return Response(exc.body(), status=exc.status_code)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     response = drf_exception_handler(exc, context)

@@ -9,6 +9,15 @@ class DomainError(Exception):
         super().__init__(message)
         self.message, self.field, self.extra = message, field, extra
 
+    def body(self) -> dict[str, object]:
+        """The API's error shape: {"detail", "code"} (+ "field", + extras)."""
+        return {
+            "detail": self.message,
+            "code": self.code,
+            **self.extra,
+            **({"field": self.field} if self.field else {}),
+        }
+
 
 class InvalidInput(DomainError):
     """The request names something impossible: a click outside the image, a box with negative size, ..."""

@@ -19,6 +19,7 @@ from PIL import Image, UnidentifiedImageError
 from accounts.models import Role
 from accounts.permissions import require_role
 from core.errors import Conflict, InvalidInput, TooLarge
+from core.upload_gate import too_large_message
 from missions.models import Mission
 from missions.selectors import missions_for
 
@@ -54,21 +55,13 @@ def check_request_size(content_length: str | None) -> None:
     except ValueError:
         return
     if size > settings.MAX_UPLOAD_BYTES + 64 * 1024:  # room for the other form fields
-        raise TooLarge(_too_large_message(size), field="file")
+        raise TooLarge(too_large_message(size), field="file")
 
 
 def check_size(upload: UploadedFile) -> None:
     """413 when the file is over settings.MAX_UPLOAD_BYTES."""
     if upload.size > settings.MAX_UPLOAD_BYTES:
-        raise TooLarge(_too_large_message(upload.size), field="file")
-
-
-def _too_large_message(size: int) -> str:
-    return f"the upload is {_human(size)}; the largest file accepted is {_human(settings.MAX_UPLOAD_BYTES)}"
-
-
-def _human(size: int) -> str:
-    return f"{size / 2**20:.1f} MiB" if size >= 2**20 else f"{size / 1024:.0f} KiB"
+        raise TooLarge(too_large_message(upload.size), field="file")
 
 
 def pixel_limit(kind: str) -> int:
