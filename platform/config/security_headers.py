@@ -3,7 +3,7 @@ Referrer-Policy, Cross-Origin-Opener-Policy and X-Frame-Options).
 
 The pages load every script, style, image and font from this host and run no inline script, so the policy allows
 only 'self'; inline styles stay allowed because Leaflet positions tiles, markers and boxes with style attributes.
-The API docs (Swagger UI, /api/docs/) load their bundle from the jsDelivr CDN, so only they may also use it.
+The API docs (Swagger UI, /api/docs/) are served from the app's static files too (drf-spectacular-sidecar).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from django.http import HttpRequest, HttpResponse
 
 from core.async_middleware import ResponseMiddleware
 
-SWAGGER_CDN = "https://cdn.jsdelivr.net"
 POLICY = {
     "default-src": "'self'",
     "script-src": "'self'",
@@ -25,21 +24,7 @@ POLICY = {
     "form-action": "'self'",
     "frame-ancestors": "'none'",
 }
-API_DOCS_PREFIX = "/api/docs/"
-
-
-def policy_text(extra_source: str = "") -> str:
-    """The policy as a header value; `extra_source` is added to the script, style and image sources."""
-    parts = []
-    for directive, sources in POLICY.items():
-        if extra_source and directive in ("script-src", "style-src", "img-src"):
-            sources = f"{sources} {extra_source}"
-        parts.append(f"{directive} {sources}")
-    return "; ".join(parts)
-
-
-PAGES_POLICY = policy_text()
-API_DOCS_POLICY = policy_text(SWAGGER_CDN)
+PAGES_POLICY = "; ".join(f"{directive} {sources}" for directive, sources in POLICY.items())
 
 
 class ContentSecurityPolicyMiddleware(ResponseMiddleware):
@@ -47,6 +32,5 @@ class ContentSecurityPolicyMiddleware(ResponseMiddleware):
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         if "Content-Security-Policy" not in response:
-            docs = request.path.startswith(API_DOCS_PREFIX)
-            response["Content-Security-Policy"] = API_DOCS_POLICY if docs else PAGES_POLICY
+            response["Content-Security-Policy"] = PAGES_POLICY
         return response

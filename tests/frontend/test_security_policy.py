@@ -9,7 +9,7 @@ import re
 import pytest
 from django.conf import settings
 
-from tests.frontend.conftest import screenshot
+from tests.frontend.conftest import log_in, screenshot
 from tests.platform.factories import make_user, team_setup
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -52,3 +52,26 @@ def test_the_login_page_says_to_wait_when_the_username_is_locked(live_server, pa
     assert "Too many failed log-ins" in page.locator("p.error[role=alert]").inner_text()
     assert "/login/" in page.url
     console.errors[:] = [error for error in console.errors if "status of 429" not in error]  # the 429 itself
+
+
+def test_the_api_docs_work_offline_and_no_page_asks_any_host_but_the_app(live_server, page, console) -> None:  # noqa: ANN001
+    setup = team_setup()
+    hosts: set[str] = set()
+    page.on("request", lambda request: hosts.add(request.url.split("/")[2]))
+    page.route(re.compile(r"^https?://(?!localhost|127\.0\.0\.1).*"), lambda route: route.abort())  # no way out
+    page.goto(f"{live_server.url}/api/docs/")
+    title = page.locator(".swagger-ui .info .title")
+    title.wait_for(timeout=30_000)
+    assert "SMGeo Platform API" in title.inner_text()
+    log_in(page, live_server.url, setup.admin.username)
+    for path in (
+        "/",
+        f"/missions/{setup.mission.id}/",
+        f"/missions/{setup.mission.id}/review/",
+        "/console/",
+        "/account/tokens/",
+    ):
+        page.goto(f"{live_server.url}{path}")
+        page.wait_for_load_state("networkidle")
+    app = live_server.url.split("/")[2]
+    assert hosts == {app}, hosts
