@@ -33,6 +33,25 @@ def test_arrows_change_the_photo_and_j_k_walk_the_targets_except_while_typing(li
     expect(page.locator("#drone-name")).to_contain_text(names[1])
 
 
+def test_the_selection_follows_the_photo_and_a_reload_keeps_the_photo_without_the_old_target(
+    live_server, page, mission
+) -> None:  # noqa: ANN001, F811
+    first = predicted_target(mission, 0)
+    open_workspace(page, live_server, mission)
+    page.keyboard.press("j")
+    expect(page.locator("#targets li.selected")).to_have_attribute("data-target", str(first.id))
+    expect(page.locator("#selected")).to_be_visible()
+    assert f"target={first.id}" in page.url
+    page.keyboard.press("ArrowRight")  # another photo: its targets are not the selected one's
+    expect(page.locator("#drone-name")).to_contain_text(mission.drone_images[1].original_name)
+    expect(page.locator("#targets li.selected")).to_have_count(0)
+    expect(page.locator("#selected")).to_be_hidden()
+    assert "target=" not in page.url and f"image={mission.drone_images[1].id}" in page.url
+    page.reload()
+    expect(page.locator("#drone-name")).to_contain_text(mission.drone_images[1].original_name)
+    expect(page.locator("#targets li.selected")).to_have_count(0)
+
+
 def test_the_crosshair_clicks_the_photo_with_enter_as_the_mouse_would(live_server, page, mission) -> None:  # noqa: ANN001, F811
     open_workspace(page, live_server, mission)
     image = mission.drone_images[0]

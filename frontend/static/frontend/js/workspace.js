@@ -50,9 +50,7 @@ async function load() {
 // The selection the address names (on load, and on Back / Forward); the first photo when it names none.
 function restore({ image, target }) {
   if (target && state.targets.has(target)) return select(target, { remember: false });
-  state.selected = null;
-  base.showPrediction(null);
-  $("selected").hidden = true;
+  deselect();
   const shown = state.images.find((i) => i.id === image) || state.images[0];
   if (shown) showImage(shown, { remember: false });
   renderTargets();
@@ -87,8 +85,10 @@ function renderThumbs() {
   );
 }
 
+// The selection follows the photo: another photo leaves no target of the previous one selected (panel, box, address).
 function showImage(image, { remember: keep = true } = {}) {
   const changed = drone.image?.id !== image.id;
+  if (changed && state.selected !== null && state.targets.get(state.selected)?.drone_image !== image.id) deselect();
   drone.show(image);
   $("drone-name").textContent = `${image.original_name}${image.has_gps ? "" : " (no GPS in EXIF)"}`;
   base.showDrone(image);
@@ -96,6 +96,13 @@ function showImage(image, { remember: keep = true } = {}) {
   renderThumbs();
   renderClicks();
   if (keep) remember();
+}
+
+function deselect() {
+  state.selected = null;
+  base.showPrediction(null);
+  $("selected").hidden = true;
+  renderTargets();
 }
 
 // ←/→: the previous / next photo (wraps round).
