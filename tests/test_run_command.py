@@ -39,6 +39,14 @@ def get_json(url: str, token: str = "", body: dict | None = None) -> tuple[int, 
         return error.code, json.load(error)
 
 
+def get_text(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read().decode(errors="replace")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode(errors="replace")
+
+
 def wait_healthy(proc: subprocess.Popen, url: str, log: Path, timeout_s: float = 240) -> dict:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -154,6 +162,10 @@ def test_run_command_serves_healthz_with_a_worker_and_stops_on_ctrl_c(tmp_path: 
                 print(f"run {attempt}: /healthz 200 after {time.monotonic() - start:.1f} s")
                 wait_for(proc, log, lambda log=log: "Ready: " in log.read_text(), "the ready banner with the logins")
                 assert "answered" not in body["workers"]  # anonymous: what is up, not the machines
+                lost, page = get_text(f"http://127.0.0.1:{port}/no-such-page/")
+                assert lost == 404 and "URLconf" not in page  # DEBUG off: no URL patterns for strangers
+                styles, _ = get_text(f"http://127.0.0.1:{port}/static/frontend/css/app.css")
+                assert styles == 200  # the static files are served with DEBUG off
                 status, body = get_json(f"http://127.0.0.1:{port}/healthz", operator_token(env, "admin"))
                 if attempt == 0:
                     api, token = f"http://127.0.0.1:{port}/api/v1", operator_token(env)

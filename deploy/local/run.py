@@ -120,7 +120,8 @@ def main() -> int:
     demo = seed_demo(manage, env)
 
     commands = {
-        "web": [*manage, "runserver", f"{HOST}:{PORT}", "--noreload"],
+        # --insecure: the development server serves the static files with DEBUG off too
+        "web": [*manage, "runserver", f"{HOST}:{PORT}", "--noreload", "--insecure"],
         "worker": [
             PYTHON,
             "-m",
