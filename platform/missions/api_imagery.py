@@ -24,6 +24,7 @@ from core.models import JobStatus
 from core.parsers import JSONParser
 from core.stored_files import stored_file_response
 from missions import basemap_services, drone_services
+from missions.gps_check import FAR_KM, off_basemaps_km
 from missions.models import Basemap, DroneImage
 from missions.renderers import ImageRenderer
 from missions.selectors import basemaps_for, drone_images_for
@@ -114,19 +115,33 @@ class BasemapViewSet(
 
 class DroneImageSerializer(serializers.ModelSerializer):
     file_url = serializers.SerializerMethodField(help_text="the full image, permission-checked")
+    gps_off_basemaps_km = serializers.SerializerMethodField(
+        help_text="how far the photo's GPS lies outside every basemap of its mission, km (0: on one; null: no GPS "
+        f"or no basemap yet); past {FAR_KM:g} km a click searches the whole basemap"
+    )
     thumbnail_url = serializers.SerializerMethodField(help_text="a JPEG, longest side 320 px")
 
     class Meta:
         model = DroneImage
         fields = [
             "id", "mission", "original_name", "width", "height", "sha256", "gps_lat", "gps_lon", "gps_alt_m",
-            "rel_alt_m", "heading_deg", "pitch_deg", "captured_at", "has_gps", "file_url", "thumbnail_url",
-            "created_by", "created_at",
+            "rel_alt_m", "heading_deg", "pitch_deg", "captured_at", "has_gps", "gps_off_basemaps_km", "file_url",
+            "thumbnail_url", "created_by", "created_at",
         ]  # fmt: skip
         read_only_fields = fields
 
     def get_file_url(self, image: DroneImage) -> str:
         return reverse("drone-image-file", args=[image.pk])
+
+    def get_gps_off_basemaps_km(self, image: DroneImage) -> float | None:
+        if not image.has_gps:
+            return None
+        cache = self.context.setdefault("basemap_bounds", {})  # one query per mission in a list
+        if image.mission_id not in cache:
+            cache[image.mission_id] = list(
+                Basemap.objects.filter(mission_id=image.mission_id).values_list("bounds", flat=True)
+            )
+        return off_basemaps_km(image.gps_lon, image.gps_lat, cache[image.mission_id])
 
     def get_thumbnail_url(self, image: DroneImage) -> str | None:
         return reverse("drone-image-thumbnail", args=[image.pk]) if image.thumbnail else None

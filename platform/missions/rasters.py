@@ -193,12 +193,12 @@ def _geodesic_pixel_size(crs: CRS, transform: Affine, width: int, height: int) -
     col, row = width / 2, height / 2
     points = [transform @ p for p in ((col, row), (col + 1, row), (col, row + 1))]
     lons, lats = warp_transform(crs, LONLAT, [p[0] for p in points], [p[1] for p in points])
-    dx = _haversine_m(lons[0], lats[0], lons[1], lats[1])
-    dy = _haversine_m(lons[0], lats[0], lons[2], lats[2])
+    dx = haversine_m(lons[0], lats[0], lons[1], lats[1])
+    dy = haversine_m(lons[0], lats[0], lons[2], lats[2])
     return math.sqrt(dx * dy)
 
 
-def _haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     p1, p2, dl = math.radians(lat1), math.radians(lat2), math.radians(lon2 - lon1)
     h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(h))

@@ -4,10 +4,15 @@ point warned about, a refused upload keeping its file and bounds, basemaps named
 
 from __future__ import annotations
 
-import pytest
+import re
 
+import pytest
+from playwright.sync_api import expect
+
+from missions.models import DroneImage
 from tests.frontend.conftest import log_in, screenshot
-from tests.frontend.pages import synthetic_mission
+from tests.frontend.pages import click_drone, synthetic_mission
+from tests.platform.test_drone_images import ZURICH_GPS, drone_jpeg
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -82,3 +87,25 @@ def test_basemap_choices_show_size_and_upload_day(live_server, page, mission) ->
     label = option.inner_text()
     assert f"{mission.basemap.width}×{mission.basemap.height} px" in label
     assert str(mission.basemap.created_at.year) in label
+
+
+def test_a_photo_taken_far_from_every_basemap_is_warned_about_at_upload_and_on_the_click(
+    live_server,
+    page,
+    mission,
+    tmp_path,  # noqa: ANN001
+) -> None:
+    far = tmp_path / "far-away.jpg"
+    far.write_bytes(drone_jpeg(gps={**ZURICH_GPS, 1: "S"}))  # 47.5° S: the other side of the world
+    open_workspace(page, live_server, mission)
+    page.set_input_files("#upload-drone input[type=file]", [str(far)])
+    page.click("#upload-drone button[type=submit]")
+    row = page.locator("#uploads li .warn", has_text="from every basemap of this mission")
+    row.wait_for(timeout=60_000)
+    assert "km" in row.inner_text() and "searches the whole basemap" in row.inner_text()
+    expect(page.locator("#drone-name.warn")).to_contain_text("far-away.jpg")
+    click_drone(page, DroneImage.objects.get(original_name="far-away.jpg"), 320, 240)
+    expect(page.locator(".toast.warn", has_text="Draw a search window")).to_be_visible()
+    near = mission.drone_images[0]  # a photo of the mission: no warning
+    page.click(f"#drone-thumbs img[data-image='{near.id}']")
+    expect(page.locator("#drone-name")).not_to_have_class(re.compile("warn"))

@@ -12,7 +12,7 @@ from PIL import ExifTags, Image
 from PIL.TiffImagePlugin import IFDRational
 from rest_framework.test import APIClient
 
-from missions.models import DroneImage
+from missions.models import Basemap, DroneImage
 from tests.platform.factories import client_for, make_mission, team_setup
 from tests.platform.imagery_fixtures import image_bytes, png_bomb, stored_files, upload
 
@@ -81,6 +81,25 @@ def test_exif_gps_heading_time_and_dji_xmp_pitch_are_read() -> None:
     assert datetime.fromisoformat(body["captured_at"]) == datetime(2024, 5, 6, 5, 8, 9, 250000, tzinfo=UTC)
     assert (body["width"], body["height"]) == (640, 480) and body["original_name"] == "DJI_0001.JPG"
     assert body["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_a_photo_says_how_far_its_gps_lies_from_every_basemap_of_its_mission() -> None:
+    setup = team_setup()
+    client = client_for(setup.operator)
+    body = post_image(client, setup.mission.id, drone_jpeg(gps=ZURICH_GPS)).json()
+    assert body["gps_off_basemaps_km"] is None  # no basemap yet: nothing to measure against
+    Basemap.objects.create(
+        mission=setup.mission, name="Cairo", bounds=[31.20, 30.00, 31.30, 30.10], created_by=setup.operator
+    )
+    far = client.get(f"/api/v1/drone-images/{body['id']}/").json()["gps_off_basemaps_km"]
+    assert 2700 < far < 2800  # Zurich to Cairo's basemap
+    Basemap.objects.create(
+        mission=setup.mission, name="Zurich", bounds=[8.50, 47.45, 8.60, 47.55], created_by=setup.operator
+    )
+    listed = client.get(f"/api/v1/drone-images/?mission={setup.mission.id}").json()["results"]
+    assert [row["gps_off_basemaps_km"] for row in listed] == [0.0]  # on one of them
+    other = post_image(client, setup.mission.id, drone_jpeg(width=320), name="no-gps.jpg").json()
+    assert other["gps_off_basemaps_km"] is None
 
 
 def test_heading_falls_back_to_dji_gimbal_then_flight_yaw_and_refs_give_signs() -> None:

@@ -19,6 +19,15 @@ function uploadRow(name) {
   };
 }
 
+// The words for a photo whose GPS lies far from every basemap of its mission (null when it does not).
+export function farFromBasemaps(image) {
+  const km = image.gps_off_basemaps_km;
+  if (km === null || km === undefined || km <= FAR_KM) return null;
+  const distance = km >= 10 ? `${Math.round(km).toLocaleString("en")} km` : `${km.toFixed(1)} km`;
+  return `its GPS is ${distance} from every basemap of this mission: a click on it searches the whole basemap. Is it this mission's photo?`;
+}
+const FAR_KM = 1;  // missions/gps_check.py FAR_KM
+
 // After a batch: clear the form when every file went through; otherwise keep the refused files (and the bounds
 // typed) so the user can fix the cause and press Upload again.
 function keepRefused(form, refused) {
@@ -89,7 +98,9 @@ export function setupUploads(ctx) {
     data.append("file", file);
     const image = await upload("drone-images/", data, row.progress);
     row.progress(1);
-    row.say(image.has_gps ? "done · GPS from EXIF" : "done · no GPS in EXIF", "ok");
+    const far = farFromBasemaps(image);
+    if (far) row.say(`done · ${far}`, "warn");
+    else row.say(image.has_gps ? "done · GPS from EXIF" : "done · no GPS in EXIF", "ok");
     if (!state.images.some((i) => i.id === image.id)) state.images.push(image);
     ctx.showImage(image);
   }

@@ -3,7 +3,7 @@
 // list; the team's active model; the selection kept in the address; uploads with progress (uploads.js).
 import { all, api } from "./api.js";
 import { basemapView, droneView } from "./maps.js";
-import { basemapLabel, setupUploads } from "./uploads.js";
+import { basemapLabel, farFromBasemaps, setupUploads } from "./uploads.js";
 import { el, poll, toast } from "./ui.js";
 import { setupCrosshair } from "./workspace_crosshair.js";
 import { setupKeys } from "./workspace_keys.js";
@@ -90,7 +90,9 @@ function showImage(image, { remember: keep = true } = {}) {
   const changed = drone.image?.id !== image.id;
   if (changed && state.selected !== null && state.targets.get(state.selected)?.drone_image !== image.id) deselect();
   drone.show(image);
-  $("drone-name").textContent = `${image.original_name}${image.has_gps ? "" : " (no GPS in EXIF)"}`;
+  const far = farFromBasemaps(image);
+  $("drone-name").textContent = `${image.original_name}${image.has_gps ? "" : " (no GPS in EXIF)"}${far ? ` — ${far}` : ""}`;
+  $("drone-name").classList.toggle("warn", Boolean(far));
   base.showDrone(image);
   if (changed) crosshair.reset();
   renderThumbs();
@@ -270,6 +272,8 @@ async function place({ x, y }) {
     state.targets.set(target.id, target);
     select(target.id);
     watchPending();
+    const far = !state.window && farFromBasemaps(image);
+    if (far) toast(`${image.original_name}: ${far} Draw a search window to narrow it.`, "warn", 10000);
   } catch (failure) {
     toast(failure.message, "error");
   }
