@@ -17,7 +17,7 @@ from django.utils import timezone
 from rasterio.crs import CRS
 
 from localization.models import TargetStatus
-from missions.georef import Georef
+from missions.georef import Georef, counter_clockwise
 from missions.models import Mission
 
 LABELLED = {TargetStatus.APPROVED, TargetStatus.CORRECTED}
@@ -75,7 +75,7 @@ def feature(row: dict[str, Any], georefs: _Georefs) -> dict[str, Any]:
         "box": box,
         "box_source": "review" if labelled else "prediction",
     }
-    return {"type": "Feature", "id": row["id"], "geometry": geometry, "properties": properties}
+    return {"type": "Feature", "id": row["id"], "geometry": counter_clockwise(geometry), "properties": properties}
 
 
 def feature_collection(

@@ -42,13 +42,25 @@ class Georef:
 
     def box_geojson(self, box: Sequence[float]) -> dict:
         """[x1, y1, x2, y2] pixels -> a GeoJSON Polygon in lon/lat (corners transformed one by one, so a box on a
-        projected basemap may become a slightly rotated quadrilateral)."""
+        projected basemap may become a slightly rotated quadrilateral), its ring counter-clockwise as RFC 7946 asks
+        whatever way the basemap's rows run."""
         x1, y1, x2, y2 = box
         lons, lats = self.to_lonlat([x1, x2, x2, x1, x1], [y1, y1, y2, y2, y1])
-        return {"type": "Polygon", "coordinates": [[[lon, lat] for lon, lat in zip(lons, lats, strict=True)]]}
+        ring = [[lon, lat] for lon, lat in zip(lons, lats, strict=True)]
+        return counter_clockwise({"type": "Polygon", "coordinates": [ring]})
 
     def bounds_lonlat(self, box: Sequence[float]) -> list[float]:
         """[west, south, east, north] of a pixel box."""
         ring = self.box_geojson(box)["coordinates"][0]
         lons, lats = [p[0] for p in ring], [p[1] for p in ring]
         return [min(lons), min(lats), max(lons), max(lats)]
+
+
+def counter_clockwise(polygon: dict | None) -> dict | None:
+    """A GeoJSON Polygon with its outer ring counter-clockwise (RFC 7946); geometries stored before are turned on
+    the way out."""
+    if not polygon or polygon.get("type") != "Polygon" or not polygon.get("coordinates"):
+        return polygon
+    ring = polygon["coordinates"][0]
+    twice_area = sum(a[0] * b[1] - b[0] * a[1] for a, b in zip(ring, ring[1:], strict=False))
+    return polygon if twice_area >= 0 else {**polygon, "coordinates": [ring[::-1], *polygon["coordinates"][1:]]}

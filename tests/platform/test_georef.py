@@ -2,7 +2,7 @@ import pytest
 from affine import Affine
 from rasterio.crs import CRS
 
-from missions.georef import Georef
+from missions.georef import Georef, counter_clockwise
 
 
 def test_pixels_round_trip_through_lonlat_in_a_utm_crs() -> None:
@@ -20,4 +20,8 @@ def test_a_box_becomes_a_closed_lonlat_polygon() -> None:
     ring = polygon["coordinates"][0]
     assert polygon["type"] == "Polygon" and ring[0] == ring[-1] and len(ring) == 5
     assert ring[2] == pytest.approx([10.01, 49.98])
+    twice_area = sum(a[0] * b[1] - b[0] * a[1] for a, b in zip(ring, ring[1:], strict=False))
+    assert twice_area > 0  # counter-clockwise, as RFC 7946 asks of an outer ring
+    clockwise = {"type": "Polygon", "coordinates": [ring[::-1]]}  # stored before: turned on the way out
+    assert counter_clockwise(clockwise)["coordinates"][0] == ring
     assert georef.bounds_lonlat([0, 0, 10, 20]) == pytest.approx([10.0, 49.98, 10.01, 50.0])
