@@ -38,6 +38,7 @@ def test_the_selection_follows_the_photo_and_a_reload_keeps_the_photo_without_th
 ) -> None:  # noqa: ANN001, F811
     first = predicted_target(mission, 0)
     open_workspace(page, live_server, mission)
+    expect(page.get_by_text("1 target", exact=True)).to_be_visible()  # never "1 targets"
     page.keyboard.press("j")
     expect(page.locator("#targets li.selected")).to_have_attribute("data-target", str(first.id))
     expect(page.locator("#selected")).to_be_visible()

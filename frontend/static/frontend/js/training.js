@@ -6,7 +6,7 @@ import { renderLearningCurve } from "./learning_curve.js";
 import { METRICS, metricCell, metricChange, sampleCount } from "./metrics.js";
 import { lineChart } from "./plot.js";
 import { comparisonBlock, forgettingLine, promotionLine } from "./run_outcome.js";
-import { badge, el, formatSeconds, poll, toast, when } from "./ui.js";
+import { badge, counted, el, formatSeconds, poll, toast, when } from "./ui.js";
 
 const ACTIVE = new Set(["queued", "running"]);
 const POLL_MS = 1500;
@@ -146,7 +146,7 @@ $("#start-run").addEventListener("submit", async (event) => {
   };
   try {
     const run = await api("training-runs/", { method: "POST", body });
-    toast(`Fine-tuning run #${run.id} queued on ${run.dataset.label_count} labels`, "success");
+    toast(`Fine-tuning run #${run.id} queued on ${counted(run.dataset.label_count, "label")}`, "success");
     state.selectedRun = run.id;
     rememberRun();
     await loadRuns();
@@ -223,8 +223,8 @@ function renderRunDetail(run) {
 
 // How long a run trains: its steps or epochs as asked, else the fine-tune recipe's own budget.
 function budget(params) {
-  if (params.steps) return `${params.steps} steps`;
-  return params.epochs ? `${params.epochs} epochs` : "the fine-tune recipe's steps";
+  if (params.steps) return counted(params.steps, "step");
+  return params.epochs ? counted(params.epochs, "epoch") : "the fine-tune recipe's steps";
 }
 
 function closeRun() {

@@ -55,3 +55,8 @@ export function formatSeconds(s) {
 
 // A stored time (ISO 8601) in the reader's locale; "" when there is none.
 export const when = (iso) => (iso ? new Date(iso).toLocaleString() : "");
+
+// "1 target", "3 targets": a count with its noun (plural: the noun + "s" unless given).
+export function counted(n, noun, plural = `${noun}s`) {
+  return `${n.toLocaleString("en")} ${n === 1 ? noun : plural}`;
+}

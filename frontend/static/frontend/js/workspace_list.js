@@ -1,6 +1,6 @@
 // The workspace's target list (newest first, filtered by status) and the counts per status. A row is selected
 // by a click, or by Enter when it has the keyboard's focus.
-import { badge, el } from "./ui.js";
+import { badge, counted, el } from "./ui.js";
 
 const STATUSES = ["queued", "running", "predicted", "approved", "corrected", "rejected", "failed"];
 
@@ -31,7 +31,7 @@ export function renderTargetList({ targets, filter, selected, onSelect }) {
   if (!shown.length) list.append(el("li", { class: "muted" }, all.length ? "No target with this status." : "No targets yet: click an object in the drone image."));
   const counts = Object.fromEntries(STATUSES.map((s) => [s, all.filter((t) => t.status === s).length]));
   document.getElementById("counts").replaceChildren(
-    el("span", { class: "muted" }, `${all.length} targets`),
+    el("span", { class: "muted" }, counted(all.length, "target")),
     ...STATUSES.filter((s) => counts[s]).map((s) => el("span", { dataset: { count: s } }, badge(s), ` ${counts[s]}`)),
   );
 }
