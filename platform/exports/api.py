@@ -8,6 +8,8 @@ from django.db.models import QuerySet
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path
+from django.utils.http import content_disposition_header
+from django.utils.text import slugify
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -119,7 +121,8 @@ class MissionGeoJSONView(APIView):
         rows = mission_targets_for_geojson(mission.id)
         body = feature_collection(mission=mission, rows=rows, exporter=request.user)
         response = HttpResponse(json.dumps(body), content_type="application/geo+json")
-        response["Content-Disposition"] = f'attachment; filename="mission-{mission.id}.geojson"'
+        name = slugify(mission.name, allow_unicode=True) or f"mission-{mission.id}"
+        response["Content-Disposition"] = content_disposition_header(True, f"{name}.geojson")
         return response
 
 

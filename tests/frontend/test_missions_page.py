@@ -48,10 +48,11 @@ def test_archived_missions_hide_until_asked_for_and_can_be_unarchived(live_serve
 
 def test_the_geojson_export_downloads_the_missions_targets(live_server, page) -> None:  # noqa: ANN001
     setup = reviewed_setup()
+    Mission.objects.filter(id=setup.mission.id).update(name="Zürich North / Block 7")
     log_in(page, live_server.url, setup.reviewer.username)
     with page.expect_download() as download:
         page.locator(f"#missions tr[data-mission='{setup.mission.id}'] button.export-geojson").click()
-    assert download.value.suggested_filename == f"mission-{setup.mission.id}.geojson"
+    assert download.value.suggested_filename == "zürich-north-block-7.geojson"  # the mission's name
     body = json.loads(Path(download.value.path()).read_text())
     assert len(body["features"]) == 1
 

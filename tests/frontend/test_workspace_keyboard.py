@@ -33,9 +33,7 @@ def test_arrows_change_the_photo_and_j_k_walk_the_targets_except_while_typing(li
     expect(page.locator("#drone-name")).to_contain_text(names[1])
 
 
-def test_the_selection_follows_the_photo_and_a_reload_keeps_the_photo_without_the_old_target(
-    live_server, page, mission
-) -> None:  # noqa: ANN001, F811
+def test_the_selection_follows_the_photo_and_a_reload_keeps_it(live_server, page, mission) -> None:  # noqa: ANN001, F811
     first = predicted_target(mission, 0)
     open_workspace(page, live_server, mission)
     expect(page.get_by_text("1 target", exact=True)).to_be_visible()  # never "1 targets"

@@ -10,6 +10,7 @@ from core.models import JobStatus
 from exports.models import ExportJob
 from localization.models import Prediction, PredictionBatch, Review, Target, TargetStatus
 from missions.georef import Georef
+from missions.models import Mission
 from tests.conftest import drain_queue
 from tests.platform.builders import (
     labelled_target,
@@ -161,6 +162,13 @@ def test_the_export_takes_a_constant_number_of_queries(mission, django_assert_ma
     assert len(small["features"]) == 4 and len(large["features"]) == 2_004
     approved = [f for f in large["features"] if f["properties"]["review_decision"] == "approve"]
     assert len(approved) == 1_001 and all(f["properties"]["box_source"] == "review" for f in approved)
+
+
+def test_the_geojson_file_is_named_after_the_mission(mission) -> None:  # noqa: ANN001
+    Mission.objects.filter(id=mission.mission.id).update(name="Zürich North / Block 7")
+    response = client_for(mission.reviewer).get(f"/api/v1/missions/{mission.mission.id}/export.geojson")
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == "attachment; filename*=utf-8''z%C3%BCrich-north-block-7.geojson"
 
 
 def test_who_may_export_geojson(mission) -> None:

@@ -43,7 +43,7 @@ export function exportControls(mission, { canExport, latest }) {
   };
   const geojson = async () => {
     try {
-      saveJson(await api(`missions/${mission.id}/export.geojson`), `mission-${mission.id}.geojson`);
+      saveJson(await api(`missions/${mission.id}/export.geojson`), `${slug(mission.name) || `mission-${mission.id}`}.geojson`);
     } catch (failure) {
       show(el("span", { class: "error small" }, failure.message));
     }
@@ -63,4 +63,9 @@ export function exportControls(mission, { canExport, latest }) {
     canExport ? el("button", { type: "button", class: "export-cvogl", onclick: cvogl }, "CVOGL zip") : null,
     status,
   );
+}
+
+// A file name from a mission's name, as the server's Content-Disposition makes it (Django's slugify, Unicode kept).
+function slug(name) {
+  return name.normalize("NFKC").toLowerCase().replace(/[^\p{L}\p{N}_\s-]/gu, "").replace(/[-\s]+/g, "-").replace(/^[-_]+|[-_]+$/g, "");
 }
