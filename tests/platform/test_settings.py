@@ -30,7 +30,8 @@ def test_local_defaults_are_embedded_sqlite_under_var() -> None:
     shown = json.loads(settings_with("config.settings.local").stdout)
     assert shown["db"] == "django.db.backends.sqlite3"
     assert shown["name"] == str(ROOT / "var" / "db.sqlite3")
-    assert shown["debug"] is True
+    assert shown["debug"] is False  # Django's debug pages only when asked for
+    assert json.loads(settings_with("config.settings.local", DEBUG="true").stdout)["debug"] is True
     # the embedded default holds concurrent writes: WAL, a busy timeout, write transactions that queue
     assert shown["options"]["transaction_mode"] == "IMMEDIATE" and shown["options"]["timeout"] >= 5
     assert "journal_mode=WAL" in shown["options"]["init_command"]
