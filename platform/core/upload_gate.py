@@ -73,19 +73,16 @@ def not_an_admin(request: HttpRequest, anonymous: bool = False) -> JsonResponse 
         return None
     from rest_framework.exceptions import AuthenticationFailed
 
-    from accounts.authentication import ApiTokenAuthentication
+    from accounts.authentication import request_user
     from accounts.models import Membership, Role
 
-    user = request.user
+    try:
+        user = request_user(request)
+    except AuthenticationFailed as error:
+        return JsonResponse({"detail": str(error.detail), "code": "authentication_failed"}, status=401)
     if not user.is_authenticated:
-        try:
-            found = ApiTokenAuthentication().authenticate(request)
-        except AuthenticationFailed as error:
-            return JsonResponse({"detail": str(error.detail), "code": "authentication_failed"}, status=401)
-        if found is None:
-            refused = {"detail": "Authentication credentials were not provided.", "code": "not_authenticated"}
-            return JsonResponse(refused, status=401) if anonymous else None
-        user = found[0]
+        refused = {"detail": "Authentication credentials were not provided.", "code": "not_authenticated"}
+        return JsonResponse(refused, status=401) if anonymous else None
     if not Membership.objects.filter(user=user, role=Role.ADMIN).exists():
         return _refusal(PermissionDenied("only team admins can register model versions"))
     return None

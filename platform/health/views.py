@@ -4,20 +4,17 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 from rest_framework.exceptions import AuthenticationFailed
 
-from accounts.authentication import ApiTokenAuthentication
+from accounts.authentication import request_user
 from health.checks import check_broker, check_database, check_workers
 from localization.status_listener import LISTENER
 
 
 def is_staff(request: HttpRequest) -> bool:
     """A staff user signed in, or sending an API token of theirs (scripts and monitors)."""
-    user = request.user
-    if not user.is_authenticated:
-        try:
-            found = ApiTokenAuthentication().authenticate(request)
-        except AuthenticationFailed:
-            found = None
-        user = found[0] if found else user
+    try:
+        user = request_user(request)
+    except AuthenticationFailed:
+        return False
     return bool(user.is_authenticated and user.is_staff)
 
 

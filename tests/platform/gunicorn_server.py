@@ -3,6 +3,7 @@ settings, on a free loopback port, against the test database."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import socket
@@ -10,8 +11,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
+from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,3 +59,21 @@ def start_gunicorn(
     process.terminate()  # the master stops its workers (a killed master would leave them serving)
     process.wait(timeout=30)
     raise RuntimeError(f"gunicorn did not answer: {log.read_text()}")
+
+
+@contextlib.contextmanager
+def serving(folder: Path, **env_extra: str) -> Iterator[tuple[int, int]]:
+    """gunicorn with one worker on a free port for the test's duration, static files from folder/static (a probe
+    file in it tells when it answers); (port, master pid)."""
+    port = free_port()
+    (folder / "static").mkdir(exist_ok=True)
+    (folder / "static" / "probe.txt").write_text("up")
+    process = start_gunicorn(
+        port, folder / "static", str(settings.MEDIA_ROOT), folder / "gunicorn.log", probe="/static/probe.txt",
+        GUNICORN_WORKERS="1", **env_extra,
+    )  # fmt: skip
+    try:
+        yield port, process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

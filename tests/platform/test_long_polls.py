@@ -18,7 +18,7 @@ from rest_framework.authtoken.models import Token
 
 from localization.models import Target
 from tests.platform.factories import add_member, team_setup
-from tests.platform.gunicorn_server import free_port, start_gunicorn
+from tests.platform.gunicorn_server import serving
 from tests.platform.localization_fixtures import make_target
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -66,16 +66,8 @@ async def in_a_thread(work, *args: object) -> object:  # noqa: ANN001
 
 @pytest.fixture
 def server(tmp_path: Path):  # noqa: ANN201
-    port = free_port()
-    (tmp_path / "static").mkdir()
-    (tmp_path / "static" / "probe.txt").write_text("up")
-    process = start_gunicorn(
-        port, tmp_path / "static", str(settings.MEDIA_ROOT), tmp_path / "gunicorn.log", probe="/static/probe.txt",
-        GUNICORN_WORKERS="1", LONG_POLLS_PER_USER=str(POLLS_PER_USER),
-    )  # fmt: skip
-    yield port, process.pid
-    process.terminate()
-    process.wait(timeout=30)
+    with serving(tmp_path, LONG_POLLS_PER_USER=str(POLLS_PER_USER)) as (port, pid):
+        yield port, pid
 
 
 def test_a_hundred_waiting_long_polls_leave_the_site_responsive_and_all_get_the_change(server) -> None:  # noqa: ANN001

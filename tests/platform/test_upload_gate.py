@@ -11,12 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.test import Client
 
 from accounts.api_tokens import api_token_create
 from tests.platform.factories import team_setup
-from tests.platform.gunicorn_server import free_port, start_gunicorn
+from tests.platform.gunicorn_server import serving
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 UPLOADS = ("/api/v1/basemaps/", "/api/v1/drone-images/", "/api/v1/model-versions/")
@@ -38,16 +37,8 @@ def raw_post(port: int, path: str, length: int, headers: str, sent: int = 1 << 2
 
 @pytest.fixture
 def server(tmp_path: Path):  # noqa: ANN201
-    port = free_port()
-    (tmp_path / "static").mkdir()
-    (tmp_path / "static" / "probe.txt").write_text("up")
-    process = start_gunicorn(
-        port, tmp_path / "static", str(settings.MEDIA_ROOT), tmp_path / "gunicorn.log", probe="/static/probe.txt",
-        GUNICORN_WORKERS="1",
-    )  # fmt: skip
-    yield port
-    process.terminate()
-    process.wait(timeout=30)
+    with serving(tmp_path) as (port, _):
+        yield port
 
 
 def test_the_production_server_refuses_from_the_headers(server: int) -> None:
